@@ -1,0 +1,47 @@
+/*
+** Native handles shared by the bindings (see ct_handle.h).
+*/
+#include <stdlib.h>
+
+#include "ct_handle.h"
+#include "lauxlib.h"
+
+const char ct_handle_key = 0;
+
+void *ct_newhandle (lua_State *L, size_t size, const ct_kind *kind) {
+  void *p = lua_newuserdatauv(L, size, 0);
+  *(const ct_kind **)p = kind;
+  return p;
+}
+
+void *ct_checkhandle (lua_State *L, int idx, const ct_kind *kind) {
+  void *p = NULL;
+  int t = lua_type(L, idx);
+  if (t == LUA_TTABLE) {
+    if (lua_rawgetp(L, idx, CT_HANDLE_KEY) == LUA_TUSERDATA &&
+        lua_rawlen(L, -1) >= sizeof(const ct_kind *))
+      p = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+  }
+  else if (t == LUA_TUSERDATA && lua_rawlen(L, idx) >= sizeof(const ct_kind *))
+    p = lua_touserdata(L, idx);
+  if (p == NULL || *(const ct_kind **)p != kind)
+    luaL_typeerror(L, idx, kind->name);
+  return p;
+}
+
+int ct_optboolean (lua_State *L, int arg, int def) {
+  if (lua_isnoneornil(L, arg)) return def;
+  luaL_checktype(L, arg, LUA_TBOOLEAN);
+  return lua_toboolean(L, arg);
+}
+
+double ct_time_scale (void) {
+  static double scale = -1;
+  if (scale < 0) {
+    const char *s = getenv("CTHREADS_TIME_SCALE");
+    double v = s ? strtod(s, NULL) : 1.0;
+    scale = (v >= 0 && v == v) ? v : 1.0;
+  }
+  return scale;
+}

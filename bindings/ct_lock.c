@@ -1,0 +1,214 @@
+/*
+** threading.Lock and threading.RLock, native half. Uncontended acquire
+** and release are one atomic instruction each; a contended acquire waits
+** on the futex detached, so the holder (and everyone else) runs.
+*/
+#include <errno.h>
+
+#include "ct_handle.h"
+#include "ct_internal.h"
+#include "ct_lockword.h"
+#include "lauxlib.h"
+
+int ct_lockword_acquire_slow (lua_State *L, uint32_t *w,
+                              const struct timespec *deadline) {
+  ct_tstate *me = ct_current;
+  double t0 = ct_now();
+  int got = 0;
+  if (me) me->lock_waits++;
+  for (;;) {
+    if (__atomic_exchange_n(w, 2, __ATOMIC_ACQUIRE) == 0) {
+      got = 1;
+      break;
+    }
+    if (!ct_wait_until(L, w, 2, deadline, 0)) {  /* timed out: last try */
+      uint32_t expected = 0;
+      got = __atomic_compare_exchange_n(w, &expected, 2, 0, __ATOMIC_ACQUIRE,
+                                        __ATOMIC_RELAXED);
+      break;
+    }
+  }
+  if (me) me->lock_waited += ct_now() - t0;
+  return got;
+}
+
+int ct_lockword_release (uint32_t *w) {
+  uint32_t old = __atomic_exchange_n(w, 0, __ATOMIC_RELEASE);
+  if (old == 2) ct_futex_wake(w, 1, 0);
+  return old != 0;
+}
+
+/* ---- Lock --------------------------------------------------------------- */
+
+typedef struct ct_lock {
+  const ct_kind *kind;
+  uint32_t word;
+} ct_lock;
+
+static const ct_kind lock_kind = {"Lock"};
+
+/* the (blocking, timeout) arguments of acquire, as Python checks them */
+static struct timespec *acquire_args (lua_State *L, int *blocking,
+                                      struct timespec *tsb) {
+  *blocking = ct_optboolean(L, 2, 1);
+  if (!lua_isnoneornil(L, 3)) {
+    double t = luaL_checknumber(L, 3);
+    if (!*blocking && t >= 0)
+      luaL_argerror(L, 3, "can't specify a timeout for a non-blocking call");
+  }
+  return ct_opt_deadline(L, 3, tsb);
+}
+
+static int lock_new (lua_State *L) {
+  ct_lock *lk = (ct_lock *)ct_newhandle(L, sizeof(ct_lock), &lock_kind);
+  lk->word = 0;
+  return 1;
+}
+
+static int lock_acquire (lua_State *L) {
+  ct_lock *lk = (ct_lock *)ct_checkhandle(L, 1, &lock_kind);
+  if (lua_gettop(L) <= 1) {  /* plain acquire(): the common case */
+    if (!ct_lockword_try(&lk->word))
+      ct_lockword_acquire_slow(L, &lk->word, NULL);
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  else {
+    int blocking;
+    struct timespec tsb;
+    struct timespec *dl = acquire_args(L, &blocking, &tsb);
+    int got = ct_lockword_try(&lk->word);
+    if (!got && blocking) got = ct_lockword_acquire_slow(L, &lk->word, dl);
+    lua_pushboolean(L, got);
+    return 1;
+  }
+}
+
+static int lock_release (lua_State *L) {
+  ct_lock *lk = (ct_lock *)ct_checkhandle(L, 1, &lock_kind);
+  if (!ct_lockword_release(&lk->word))
+    return luaL_error(L, "release unlocked lock");
+  return 0;
+}
+
+static int lock_locked (lua_State *L) {
+  ct_lock *lk = (ct_lock *)ct_checkhandle(L, 1, &lock_kind);
+  lua_pushboolean(L, __atomic_load_n(&lk->word, __ATOMIC_RELAXED) != 0);
+  return 1;
+}
+
+/* ---- RLock -------------------------------------------------------------- */
+
+typedef struct ct_rlock {
+  const ct_kind *kind;
+  uint32_t word;
+  uint64_t owner;        /* ident of the holder, 0 if none (atomic) */
+  lua_Integer count;     /* only touched by the owner */
+} ct_rlock;
+
+static const ct_kind rlock_kind = {"RLock"};
+
+static uint64_t my_ident (void) {
+  return (uint64_t)pthread_self();
+}
+
+static int rlock_new (lua_State *L) {
+  ct_rlock *r = (ct_rlock *)ct_newhandle(L, sizeof(ct_rlock), &rlock_kind);
+  r->word = 0;
+  r->owner = 0;
+  r->count = 0;
+  return 1;
+}
+
+static int rlock_owned (ct_rlock *r) {
+  return __atomic_load_n(&r->owner, __ATOMIC_RELAXED) == my_ident();
+}
+
+static int rlock_acquire (lua_State *L) {
+  ct_rlock *r = (ct_rlock *)ct_checkhandle(L, 1, &rlock_kind);
+  int blocking;
+  struct timespec tsb;
+  struct timespec *dl = acquire_args(L, &blocking, &tsb);
+  int got;
+  if (rlock_owned(r)) {
+    r->count++;
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  got = ct_lockword_try(&r->word);
+  if (!got && blocking) got = ct_lockword_acquire_slow(L, &r->word, dl);
+  if (got) {
+    __atomic_store_n(&r->owner, my_ident(), __ATOMIC_RELAXED);
+    r->count = 1;
+  }
+  lua_pushboolean(L, got);
+  return 1;
+}
+
+static int rlock_release (lua_State *L) {
+  ct_rlock *r = (ct_rlock *)ct_checkhandle(L, 1, &rlock_kind);
+  if (!rlock_owned(r) || r->count == 0)
+    return luaL_error(L, "cannot release un-acquired lock");
+  if (--r->count == 0) {
+    __atomic_store_n(&r->owner, 0, __ATOMIC_RELAXED);
+    ct_lockword_release(&r->word);
+  }
+  return 0;
+}
+
+static int rlock_locked (lua_State *L) {
+  ct_rlock *r = (ct_rlock *)ct_checkhandle(L, 1, &rlock_kind);
+  lua_pushboolean(L, __atomic_load_n(&r->word, __ATOMIC_RELAXED) != 0);
+  return 1;
+}
+
+static int rlock_is_owned (lua_State *L) {
+  ct_rlock *r = (ct_rlock *)ct_checkhandle(L, 1, &rlock_kind);
+  lua_pushboolean(L, rlock_owned(r));
+  return 1;
+}
+
+/* release_save(): releases completely, returns the recursion count (for
+   Condition.wait on an RLock) */
+static int rlock_release_save (lua_State *L) {
+  ct_rlock *r = (ct_rlock *)ct_checkhandle(L, 1, &rlock_kind);
+  lua_Integer n;
+  if (!rlock_owned(r) || r->count == 0)
+    return luaL_error(L, "cannot release un-acquired lock");
+  n = r->count;
+  r->count = 0;
+  __atomic_store_n(&r->owner, 0, __ATOMIC_RELAXED);
+  ct_lockword_release(&r->word);
+  lua_pushinteger(L, n);
+  return 1;
+}
+
+/* acquire_restore(count): acquires and sets the recursion count */
+static int rlock_acquire_restore (lua_State *L) {
+  ct_rlock *r = (ct_rlock *)ct_checkhandle(L, 1, &rlock_kind);
+  lua_Integer n = luaL_checkinteger(L, 2);
+  if (!ct_lockword_try(&r->word))
+    ct_lockword_acquire_slow(L, &r->word, NULL);
+  __atomic_store_n(&r->owner, my_ident(), __ATOMIC_RELAXED);
+  r->count = n;
+  return 0;
+}
+
+static const luaL_Reg lock_funcs[] = {
+  {"lock_new", lock_new},
+  {"lock_acquire", lock_acquire},
+  {"lock_release", lock_release},
+  {"lock_locked", lock_locked},
+  {"rlock_new", rlock_new},
+  {"rlock_acquire", rlock_acquire},
+  {"rlock_release", rlock_release},
+  {"rlock_locked", rlock_locked},
+  {"rlock_is_owned", rlock_is_owned},
+  {"rlock_release_save", rlock_release_save},
+  {"rlock_acquire_restore", rlock_acquire_restore},
+  {NULL, NULL}
+};
+
+void ct_lock_register (lua_State *L) {
+  luaL_setfuncs(L, lock_funcs, 0);
+}

@@ -1,0 +1,68 @@
+/*
+** Registers the builtins in a new state: the native halves under
+** "cthreads.native.NAME", the embedded stdlib/NAME.lua modules under
+** "cthreads.NAME", and the public modules (threading, queue, ...) both as
+** globals and in package.loaded, like string or math.
+*/
+#include <string.h>
+
+#include "lauxlib.h"
+
+typedef struct { const char *name; const char *code; size_t size; } ct_embedded;
+extern const ct_embedded ct_stdlib_modules[];  /* generated: ct_stdlib_embedded.c */
+
+int luaopen_ct_time (lua_State *L);
+int luaopen_ct_threading (lua_State *L);
+void ct_open_os_additions (lua_State *L);
+
+static const luaL_Reg natives[] = {
+  {"cthreads.native.time", luaopen_ct_time},
+  {"cthreads.native.threading", luaopen_ct_threading},
+  {NULL, NULL}
+};
+
+/* the public modules, in dependency order: name, then where it comes from */
+static const char *const builtins[][2] = {
+  {"time", "cthreads.native.time"},
+  {"threading", "cthreads.threading"},
+  {NULL, NULL}
+};
+
+static int load_embedded (lua_State *L) {
+  const ct_embedded *m = &ct_stdlib_modules[lua_tointeger(L, lua_upvalueindex(1))];
+  char chunkname[96];
+  snprintf(chunkname, sizeof chunkname, "@cthreads/%s.lua", m->name);
+  if (luaL_loadbuffer(L, m->code, m->size, chunkname) != LUA_OK)
+    return lua_error(L);
+  lua_pushvalue(L, 1);  /* module name */
+  lua_call(L, 1, 1);
+  return 1;
+}
+
+void ct_open_modules (lua_State *L) {
+  int i;
+  ct_open_os_additions(L);
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+  for (i = 0; natives[i].name != NULL; i++) {
+    lua_pushcfunction(L, natives[i].func);
+    lua_setfield(L, -2, natives[i].name);
+  }
+  for (i = 0; ct_stdlib_modules[i].name != NULL; i++) {
+    char name[96];
+    snprintf(name, sizeof name, "cthreads.%s", ct_stdlib_modules[i].name);
+    lua_pushinteger(L, i);
+    lua_pushcclosure(L, load_embedded, 1);
+    lua_setfield(L, -2, name);
+  }
+  lua_pop(L, 1);
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  for (i = 0; builtins[i][0] != NULL; i++) {
+    lua_getglobal(L, "require");  /* finds it in package.preload */
+    lua_pushstring(L, builtins[i][1]);
+    lua_call(L, 1, 1);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, builtins[i][0]);  /* package.loaded[name] */
+    lua_setglobal(L, builtins[i][0]);
+  }
+  lua_pop(L, 1);
+}

@@ -1,0 +1,199 @@
+/*
+** The native side of threading.Thread: an OS thread with its own Lua
+** thread (lua_newthread of the main state) that runs a bootstrap function
+** from stdlib/threading.lua on the Thread object, attached to the runtime.
+*/
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "ct_handle.h"
+#include "ct_internal.h"
+#include "lauxlib.h"
+
+typedef struct thread_handle {
+  const ct_kind *kind;
+  uint32_t started;    /* futex: the OS thread has published its ids */
+  uint32_t done;       /* futex: the bootstrap has returned */
+  int daemon;
+  uint64_t ident;
+  long native_id;
+  lua_State *L1;
+  int ref_thread, ref_self, ref_boot;
+  ct_tstate *ts;
+} thread_handle;
+
+static const ct_kind thread_kind = {"thread handle"};
+
+static void *thread_main (void *arg) {
+  thread_handle *h = (thread_handle *)arg;
+  ct_tstate *ts = h->ts;
+  int daemon = h->daemon;
+  lua_State *L1 = h->L1;
+  ct_tstate_bind(ts);
+  h->ident = ts->ident;
+  h->native_id = ts->native_id;
+  __atomic_store_n(&h->started, 1, __ATOMIC_RELEASE);
+  ct_futex_wake(&h->started, 1, 0);
+  ct_attach(ts, 0);
+  lua_rawgeti(L1, LUA_REGISTRYINDEX, h->ref_boot);
+  lua_rawgeti(L1, LUA_REGISTRYINDEX, h->ref_self);
+  if (lua_pcall(L1, 1, 0, 0) != LUA_OK) {  /* the bootstrap itself failed */
+    const char *msg = lua_tostring(L1, -1);
+    fprintf(stderr, "cthreads: thread bootstrap failed: %s\n",
+            msg ? msg : "(error object is not a string)");
+  }
+  lua_settop(L1, 0);
+  __atomic_store_n(&h->done, 1, __ATOMIC_RELEASE);
+  ct_futex_wake(&h->done, INT32_MAX, 0);
+  /* from here on 'h' and L1 may be collected once the GIL is dropped */
+  luaL_unref(L1, LUA_REGISTRYINDEX, h->ref_boot);
+  luaL_unref(L1, LUA_REGISTRYINDEX, h->ref_self);
+  luaL_unref(L1, LUA_REGISTRYINDEX, h->ref_thread);
+  ct_tstate_end(ts);
+  ct_detach();
+  if (!daemon) __atomic_fetch_sub(&ct_rt.nondaemon_threads, 1, __ATOMIC_ACQ_REL);
+  __atomic_fetch_sub(&ct_rt.os_threads, 1, __ATOMIC_ACQ_REL);
+  __atomic_fetch_add(&ct_rt.threads_word, 1, __ATOMIC_ACQ_REL);
+  ct_futex_wake(&ct_rt.threads_word, INT32_MAX, 0);
+  return NULL;
+}
+
+/* start(self, name, daemon, bootstrap) -> handle, ident, native_id */
+static int th_start (lua_State *L) {
+  thread_handle *h;
+  pthread_t pt;
+  pthread_attr_t attr;
+  sigset_t block, old;
+  int err;
+  const char *name = luaL_checkstring(L, 2);
+  int daemon = lua_toboolean(L, 3);
+  luaL_checktype(L, 4, LUA_TFUNCTION);
+  h = (thread_handle *)ct_newhandle(L, sizeof(thread_handle), &thread_kind);
+  memset((char *)h + sizeof(h->kind), 0, sizeof(*h) - sizeof(h->kind));
+  h->daemon = daemon;
+  h->ts = ct_tstate_new(name, daemon);
+  if (h->ts == NULL) return luaL_error(L, "can't start new thread: not enough memory");
+  h->L1 = lua_newthread(L);
+  h->ref_thread = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_pushvalue(L, 1);
+  h->ref_self = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_pushvalue(L, 4);
+  h->ref_boot = luaL_ref(L, LUA_REGISTRYINDEX);
+  __atomic_fetch_add(&ct_rt.os_threads, 1, __ATOMIC_ACQ_REL);
+  if (!daemon) __atomic_fetch_add(&ct_rt.nondaemon_threads, 1, __ATOMIC_ACQ_REL);
+  /* SIGINT goes to the main thread only */
+  sigemptyset(&block);
+  sigaddset(&block, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &block, &old);
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  err = pthread_create(&pt, &attr, thread_main, h);
+  pthread_attr_destroy(&attr);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (err != 0) {
+    __atomic_fetch_sub(&ct_rt.os_threads, 1, __ATOMIC_ACQ_REL);
+    if (!daemon) __atomic_fetch_sub(&ct_rt.nondaemon_threads, 1, __ATOMIC_ACQ_REL);
+    luaL_unref(L, LUA_REGISTRYINDEX, h->ref_boot);
+    luaL_unref(L, LUA_REGISTRYINDEX, h->ref_self);
+    luaL_unref(L, LUA_REGISTRYINDEX, h->ref_thread);
+    h->ts->ended = 1;
+    return luaL_error(L, "can't start new thread: %s", strerror(err));
+  }
+  /* wait for the ids, as Python's start() does (the new thread does not
+     need the GIL to publish them) */
+  while (__atomic_load_n(&h->started, __ATOMIC_ACQUIRE) == 0)
+    ct_futex_wait(&h->started, 0, NULL, 0);
+  lua_pushinteger(L, (lua_Integer)h->ident);
+  lua_pushinteger(L, (lua_Integer)h->native_id);
+  return 3;
+}
+
+/* join(handle, [timeout]) -> true if the thread has ended */
+static int th_join (lua_State *L) {
+  thread_handle *h = (thread_handle *)ct_checkhandle(L, 1, &thread_kind);
+  struct timespec tsb;
+  struct timespec *dl = ct_opt_deadline(L, 2, &tsb);
+  while (__atomic_load_n(&h->done, __ATOMIC_ACQUIRE) == 0) {
+    if (!ct_wait_until(L, &h->done, 0, dl, 0)) break;
+  }
+  lua_pushboolean(L, __atomic_load_n(&h->done, __ATOMIC_ACQUIRE) != 0);
+  return 1;
+}
+
+static int th_done (lua_State *L) {
+  thread_handle *h = (thread_handle *)ct_checkhandle(L, 1, &thread_kind);
+  lua_pushboolean(L, __atomic_load_n(&h->done, __ATOMIC_ACQUIRE) != 0);
+  return 1;
+}
+
+static int th_get_ident (lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)(uint64_t)pthread_self());
+  return 1;
+}
+
+static int th_get_native_id (lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)syscall(SYS_gettid));
+  return 1;
+}
+
+/* set_name(name): the current thread's name in --stats */
+static int th_set_name (lua_State *L) {
+  const char *name = luaL_checkstring(L, 1);
+  if (ct_current) snprintf(ct_current->name, sizeof ct_current->name, "%s", name);
+  return 0;
+}
+
+static int th_setswitchinterval (lua_State *L) {
+  double s = luaL_checknumber(L, 1);
+  luaL_argcheck(L, s > 0 && s == s, 1, "switch interval must be strictly positive");
+  if (s > 1e6) s = 1e6;
+  __atomic_store_n(&ct_rt.switch_interval_ns, (long)(s * 1e9) > 0 ? (long)(s * 1e9) : 1,
+                   __ATOMIC_RELAXED);
+  return 0;
+}
+
+static int th_getswitchinterval (lua_State *L) {
+  lua_pushnumber(L, (double)__atomic_load_n(&ct_rt.switch_interval_ns,
+                                            __ATOMIC_RELAXED) * 1e-9);
+  return 1;
+}
+
+static int th_gil_enabled (lua_State *L) {
+  lua_pushboolean(L, ct_gil_enabled());
+  return 1;
+}
+
+static int th_time_scale (lua_State *L) {
+  lua_pushnumber(L, ct_time_scale());
+  return 1;
+}
+
+static const luaL_Reg thread_funcs[] = {
+  {"start", th_start},
+  {"join", th_join},
+  {"done", th_done},
+  {"get_ident", th_get_ident},
+  {"get_native_id", th_get_native_id},
+  {"set_name", th_set_name},
+  {"setswitchinterval", th_setswitchinterval},
+  {"getswitchinterval", th_getswitchinterval},
+  {"gil_enabled", th_gil_enabled},
+  {"time_scale", th_time_scale},
+  {NULL, NULL}
+};
+
+void ct_lock_register (lua_State *L);  /* ct_lock.c */
+
+/* the native half of the threading module (stdlib/threading.lua) */
+int luaopen_ct_threading (lua_State *L) {
+  luaL_newlib(L, thread_funcs);
+  lua_pushlightuserdata(L, CT_HANDLE_KEY);
+  lua_setfield(L, -2, "HANDLE");
+  lua_pushinteger(L, (lua_Integer)(uint64_t)pthread_self());
+  lua_setfield(L, -2, "main_ident");
+  ct_lock_register(L);
+  return 1;
+}

@@ -1,0 +1,315 @@
+-- The threading module (Lua half): Thread and the lock classes on top of
+-- the native half (bindings/ct_thread.c, bindings/ct_lock.c). Follows
+-- Python's threading; see API.md.
+
+local native = require("cthreads.native.threading")
+local class = require("cthreads.class")
+local Object, checktype, argerror = class.Object, class.checktype, class.argerror
+local HANDLE = native.HANDLE
+local get_ident = native.get_ident
+local traceback = debug.traceback
+local unpack = table.unpack
+
+local M = {}
+
+-- ---- helpers shared by the lock-like classes ------------------------------
+
+local CLOSER = {}  -- key of a lock's cached to-be-closed handle
+local closer_meta = {
+  __name = "lock holder",
+  __close = function(c) c.lock:release() end,
+}
+
+-- lock:hold() acquires and returns a to-be-closed value that releases:
+--   do local _ <close> = lock:hold() ... end
+local function hold(self)
+  self:acquire()
+  local c = rawget(self, CLOSER)
+  if c == nil then
+    c = setmetatable({lock = self}, closer_meta)
+    rawset(self, CLOSER, c)
+  end
+  return c
+end
+
+local function with_finish(self, ok, ...)
+  self:release()
+  if not ok then error((...), 0) end
+  return ...
+end
+
+-- lock:with(f, ...) runs f(...) holding the lock and returns its results
+local function with(self, f, ...)
+  checktype(f, "function", 1, "with")
+  self:acquire()
+  return with_finish(self, pcall(f, ...))
+end
+
+M._hold, M._with = hold, with
+
+-- ---- Lock and RLock ----------------------------------------------------------
+
+local Lock = Object:extend("Lock")
+function Lock:init() self[HANDLE] = native.lock_new() end
+Lock.acquire = native.lock_acquire
+Lock.release = native.lock_release
+Lock.locked = native.lock_locked
+Lock.hold = hold
+Lock.with = with
+Lock.acquire_lock, Lock.release_lock, Lock.locked_lock =
+  Lock.acquire, Lock.release, Lock.locked  -- Python 2 names
+function Lock:__tostring()
+  return ("<%s %s object at %p>"):format(
+    native.lock_locked(self) and "locked" or "unlocked",
+    getmetatable(self).__name, self)
+end
+M.Lock = Lock
+M.allocate_lock = Lock  -- Python's _thread name
+
+local RLock = Object:extend("RLock")
+function RLock:init() self[HANDLE] = native.rlock_new() end
+RLock.acquire = native.rlock_acquire
+RLock.release = native.rlock_release
+RLock.locked = native.rlock_locked
+RLock._is_owned = native.rlock_is_owned
+RLock._release_save = native.rlock_release_save
+RLock._acquire_restore = native.rlock_acquire_restore
+RLock.hold = hold
+RLock.with = with
+function RLock:__tostring()
+  return ("<%s %s object at %p>"):format(
+    native.rlock_locked(self) and "locked" or "unlocked",
+    getmetatable(self).__name, self)
+end
+M.RLock = RLock
+
+-- ---- Thread ----------------------------------------------------------------
+
+local counter = 0      -- for default names Thread-N
+local start_seq = 0    -- enumerate() lists threads in start order
+local active = {}      -- ident -> Thread, for started threads not yet ended
+local shutting_down = false
+
+local Thread = Object:extend("Thread")
+M.Thread = Thread
+
+local function is_plain_table(v)
+  return type(v) == "table" and getmetatable(v) == nil
+end
+
+-- Thread{target=, args=, kwargs=, name=, daemon=} or
+-- Thread(target, [name], [args], [kwargs], [daemon]) where the optional
+-- ones are recognised by type (Python's positional order, group left out).
+function Thread:init(...)
+  local o
+  local first = ...
+  if select("#", ...) == 1 and is_plain_table(first) then
+    o = first
+  else
+    o = {}
+    local args = {...}
+    local i = 1
+    if args[1] == nil and select("#", ...) > 1 then i = 2 end  -- Python's group=None
+    o.target = args[i]
+    for j = i + 1, select("#", ...) do
+      local v = args[j]
+      if type(v) == "string" then o.name = v
+      elseif type(v) == "boolean" then o.daemon = v
+      elseif type(v) == "table" then
+        if o.args == nil then o.args = v else o.kwargs = v end
+      elseif v ~= nil then
+        argerror(j, "Thread", "unexpected " .. type(v), 2)
+      end
+    end
+  end
+  checktype(o.target, "function", 1, "Thread", true)
+  checktype(o.args, "table", 1, "Thread", true)
+  checktype(o.kwargs, "table", 1, "Thread", true)
+  checktype(o.daemon, "boolean", 1, "Thread", true)
+  counter = counter + 1
+  self.target = o.target
+  self.args = o.args or {}
+  self.kwargs = o.kwargs
+  if o.name ~= nil then self.name = tostring(o.name)
+  else self.name = ("Thread-%d"):format(counter) end
+  if o.daemon ~= nil then self.daemon = o.daemon
+  else self.daemon = M.current_thread().daemon end
+  self._initialized = true
+  self._started = false
+end
+
+function Thread:run()
+  local target = self.target
+  if target ~= nil then
+    local args = self.args
+    if self.kwargs ~= nil then
+      local n = args.n or #args
+      local all = {unpack(args, 1, n)}
+      all[n + 1] = self.kwargs
+      return target(unpack(all, 1, n + 1))
+    end
+    return target(unpack(args, 1, args.n or #args))
+  end
+end
+
+local function capture(err)
+  local msg = err
+  if type(msg) ~= "string" then
+    local ok, s = pcall(tostring, msg)
+    msg = ok and s or "(error object is a " .. type(err) .. " value)"
+  end
+  return {error = err, traceback = traceback(msg, 2)}
+end
+
+local function report(self, info)
+  local hook = M.excepthook
+  local ok, err = pcall(hook, {thread = self, error = info.error,
+                               traceback = info.traceback})
+  if not ok then
+    io.stderr:write("Exception in threading.excepthook:\n", tostring(err), "\n")
+    M.__excepthook__({thread = self, error = info.error, traceback = info.traceback})
+  end
+end
+
+-- runs in the new OS thread
+local function bootstrap(self)
+  active[get_ident()] = self
+  local ok, info = xpcall(self.run, capture, self)
+  if not ok then report(self, info) end
+  active[self.ident or get_ident()] = nil
+end
+
+function Thread:start()
+  if rawget(self, "_initialized") == nil then
+    error("thread.init() was not called (call Thread.init(self) in your init)", 2)
+  end
+  if self._started then error("threads can only be started once", 2) end
+  self._started = true
+  start_seq = start_seq + 1
+  self._seq = start_seq
+  local h, ident, native_id = native.start(self, tostring(self.name),
+                                           self.daemon and true or false, bootstrap)
+  self[HANDLE] = h
+  self.ident, self.native_id = ident, native_id
+  if not native.done(h) then active[ident] = self end
+  return self
+end
+
+function Thread:join(timeout)
+  checktype(timeout, "number", 1, "join", true)
+  if not self._started then error("cannot join thread before it is started", 2) end
+  if self.ident == get_ident() then error("cannot join current thread", 2) end
+  local h = rawget(self, HANDLE)
+  if h == nil then  -- the main thread or a dummy: ends only at exit
+    if timeout ~= nil and timeout >= 0 then M._time.sleep(timeout) return false end
+    error("cannot join the main thread", 2)
+  end
+  return native.join(h, timeout)
+end
+
+function Thread:is_alive()
+  if not self._started then return false end
+  local h = rawget(self, HANDLE)
+  if h == nil then return not (self._is_main and shutting_down) end
+  return not native.done(h)
+end
+
+function Thread:__tostring()
+  local status = "initial"
+  if self._started then
+    status = self:is_alive() and "started" or "stopped"
+  end
+  if self.daemon then status = status .. " daemon" end
+  if self.ident then status = status .. " " .. tostring(self.ident) end
+  return ("<%s(%s, %s)>"):format(getmetatable(self).__name, tostring(self.name), status)
+end
+
+-- Python 2 style names
+function Thread:getName() return self.name end
+function Thread:setName(name)
+  self.name = tostring(name)
+  if self.ident == get_ident() then native.set_name(self.name) end
+end
+Thread.isAlive = Thread.is_alive
+function Thread:isDaemon() return self.daemon end
+function Thread:setDaemon(daemonic)
+  checktype(daemonic, "boolean", 1, "setDaemon")
+  if self._started then error("cannot set daemon status of active thread", 2) end
+  self.daemon = daemonic
+end
+
+-- the main thread, and dummies for threads not started by this module
+local main = setmetatable({name = "MainThread", daemon = false, _started = true,
+                           _initialized = true, _is_main = true, _seq = 0,
+                           ident = native.main_ident, native_id = native.get_native_id()},
+                          Thread)
+active[native.main_ident] = main
+
+local dummy_count = 0
+local function dummy()
+  dummy_count = dummy_count + 1
+  local t = setmetatable({name = ("Dummy-%d"):format(dummy_count), daemon = true,
+                          _started = true, _initialized = true, _seq = math.huge,
+                          ident = get_ident(), native_id = native.get_native_id()},
+                         Thread)
+  active[t.ident] = t
+  return t
+end
+
+function M.current_thread()
+  return active[get_ident()] or dummy()
+end
+
+function M.main_thread() return main end
+
+function M.enumerate()
+  local list = {}
+  for _, t in pairs(active) do
+    if t:is_alive() then list[#list + 1] = t end
+  end
+  table.sort(list, function(a, b) return a._seq < b._seq end)
+  return list
+end
+
+function M.active_count() return #M.enumerate() end
+
+M.get_ident = get_ident
+M.get_native_id = native.get_native_id
+M.gil_enabled = native.gil_enabled
+M.setswitchinterval = native.setswitchinterval
+M.getswitchinterval = native.getswitchinterval
+M.TIMEOUT_MAX = 1e9
+
+function M.__excepthook__(args)
+  local name = args.thread and args.thread.name or get_ident()
+  io.stderr:write(("Exception in thread %s:\n%s\n"):format(
+    tostring(name), args.traceback or tostring(args.error)))
+end
+M.excepthook = M.__excepthook__
+
+-- Python 2 aliases
+M.currentThread = M.current_thread
+M.activeCount = M.active_count
+
+-- called by the runtime when the main chunk ends: wait for every
+-- non-daemon thread, including ones started while waiting
+function M._shutdown()
+  shutting_down = true
+  while true do
+    local waiting
+    for _, t in pairs(active) do
+      if t ~= main and not t.daemon and rawget(t, HANDLE) and t:is_alive() then
+        waiting = t
+        break
+      end
+    end
+    if waiting == nil then break end
+    waiting:join()
+  end
+end
+
+M._time = require("cthreads.native.time")
+M._native = native
+M._active = active
+
+return M

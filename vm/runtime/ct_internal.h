@@ -1,0 +1,104 @@
+/*
+** cthreads runtime internals: thread states, the GIL, the eval breaker,
+** futex waits and the counters behind --stats. Bindings use only the
+** public API in cthreads.h plus the waiting helpers declared here.
+*/
+#ifndef CT_INTERNAL_H
+#define CT_INTERNAL_H
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "cthreads.h"
+#include "lua.h"
+
+/* thread states */
+enum { CT_DETACHED, CT_ATTACHED, CT_SUSPENDED };
+
+/* bits of ct_breaker_word */
+#define CT_BREAK_GIL_DROP	1u  /* a waiter asks the GIL holder to switch */
+#define CT_BREAK_SIGNAL		2u  /* Ctrl-C for the main thread */
+
+struct ct_tstate {
+  unsigned id;            /* 0 for the main thread, then in creation order */
+  int is_main;
+  int daemon;
+  int state;              /* CT_ATTACHED etc.; atomic access */
+  uint64_t ident;         /* pthread_self() */
+  long native_id;         /* gettid() */
+  char name[64];
+  clockid_t cpuclock;
+  int ended;
+  /* counters (written by the thread itself) */
+  double t_taken;         /* when this thread last took the GIL */
+  double gil_held, gil_waited, lock_waited;
+  unsigned long gil_takes, switches, forced_drops, lock_waits;
+  double cpu_time;        /* filled when the thread ends */
+  struct ct_tstate *next; /* all thread states, newest first */
+};
+
+typedef struct ct_runtime {
+  int gil_on;
+  long switch_interval_ns;  /* atomic access */
+  int stats;
+  const char *trace_file;
+  lua_State *L;             /* the main state */
+  ct_tstate *main;
+  pthread_mutex_t list_lock;
+  ct_tstate *threads;
+  unsigned next_id;
+  int os_threads;           /* threads other than main not yet ended (atomic) */
+  int nondaemon_threads;    /* of which non-daemon (atomic) */
+  uint32_t threads_word;    /* futex: bumped whenever one of those ends */
+  int interrupt_pending;    /* atomic */
+  double t_start;
+} ct_runtime;
+
+extern ct_runtime ct_rt;
+extern _Thread_local ct_tstate *ct_current;
+
+/* ct_clock.c */
+double ct_now (void);                 /* CLOCK_MONOTONIC seconds */
+double ct_thread_cpu (clockid_t c);   /* a thread's CPU seconds */
+void ct_abs_deadline (struct timespec *ts, double timeout);
+
+/* ct_futex.c: wait while *addr == expected; 'deadline' NULL waits forever.
+   Returns 0 when woken (or the value differs), ETIMEDOUT, or EINTR. */
+int ct_futex_wait (uint32_t *addr, uint32_t expected,
+                   const struct timespec *deadline, int shared);
+void ct_futex_wake (uint32_t *addr, int n, int shared);
+
+/* ct_gil.c */
+void ct_gil_init (void);
+void ct_gil_take (ct_tstate *ts, int priority);
+void ct_gil_drop (ct_tstate *ts);
+void ct_gil_forced_switch (ct_tstate *ts);
+void ct_gil_reinit_after_fork (ct_tstate *ts);
+
+/* ct_breaker.c */
+void ct_breaker_set (unsigned bits);
+void ct_breaker_clear (unsigned bits);
+
+/* ct_tstate.c */
+ct_tstate *ct_tstate_new (const char *name, int daemon);
+void ct_tstate_bind (ct_tstate *ts);      /* in the new OS thread */
+void ct_tstate_end (ct_tstate *ts);       /* last thing the thread does */
+void ct_tstate_free_all (void);
+
+/* ct_stats.c */
+void ct_stats_print (FILE *out);
+
+/* Waiting helper for bindings: detaches, waits while *addr == expected
+   until 'deadline' (NULL: forever), attaches. Returns 1 when woken (the
+   caller re-checks its condition), 0 on timeout. Raises "interrupted!" in
+   the main thread on Ctrl-C. */
+int ct_wait_until (lua_State *L, uint32_t *addr, uint32_t expected,
+                   const struct timespec *deadline, int shared);
+
+/* timeout argument at 'arg': nil or negative -> NULL (forever), else fills
+   'ts' with the absolute deadline and returns it */
+struct timespec *ct_opt_deadline (lua_State *L, int arg, struct timespec *ts);
+
+#endif

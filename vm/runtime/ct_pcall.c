@@ -1,0 +1,27 @@
+/*
+** Protected calls with a traceback, for the host and for threads.
+*/
+#include "cthreads.h"
+#include "lauxlib.h"
+
+static int msghandler (lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  if (msg == NULL) {  /* an error object that is not a string */
+    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+      msg = lua_tostring(L, -1);
+    else
+      msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  }
+  luaL_traceback(L, L, msg, 1);
+  return 1;
+}
+
+int ct_pcall_traceback (lua_State *L, int narg, int nres) {
+  int base = lua_gettop(L) - narg;
+  int status;
+  lua_pushcfunction(L, msghandler);
+  lua_insert(L, base);
+  status = lua_pcall(L, narg, nres, base);
+  lua_remove(L, base);
+  return status;
+}

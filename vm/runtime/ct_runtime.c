@@ -1,0 +1,117 @@
+/*
+** The runtime's life: ct_open creates it with the main thread attached,
+** ct_close waits for non-daemon threads and tears it down.
+*/
+#include <stdlib.h>
+#include <string.h>
+
+#include "ct_internal.h"
+#include "lauxlib.h"
+#include "lualib.h"
+
+ct_runtime ct_rt;
+
+void ct_open_modules (lua_State *L);  /* bindings/ct_modules.c */
+
+void ct_options_init (ct_options *o) {
+  const char *env = getenv("CTHREADS_GIL");
+  o->gil = 1;  /* free-threaded mode is not built yet: GIL on */
+  if (env != NULL && *env != '\0')
+    o->gil = strcmp(env, "0") != 0;
+  o->switch_interval = 0.005;
+  o->stats = 0;
+  o->trace_file = NULL;
+  o->ignore_env = 0;
+}
+
+int ct_nogil_supported (void) {
+  return 0;
+}
+
+lua_State *ct_open (const ct_options *o, char *err, size_t errsize) {
+  lua_State *L;
+  if (!o->gil && !ct_nogil_supported()) {
+    snprintf(err, errsize, "the GIL cannot be turned off in this build: "
+             "the free-threaded VM is not implemented yet (use --gil)");
+    return NULL;
+  }
+  if (!(o->switch_interval > 0)) {
+    snprintf(err, errsize, "switch interval must be positive");
+    return NULL;
+  }
+  memset(&ct_rt, 0, sizeof ct_rt);
+  ct_rt.gil_on = o->gil;
+  ct_rt.switch_interval_ns = (long)(o->switch_interval * 1e9);
+  if (ct_rt.switch_interval_ns < 1) ct_rt.switch_interval_ns = 1;
+  ct_rt.stats = o->stats;
+  ct_rt.trace_file = o->trace_file;
+  ct_rt.t_start = ct_now();
+  pthread_mutex_init(&ct_rt.list_lock, NULL);
+  ct_gil_init();
+  ct_rt.main = ct_tstate_new("MainThread", 0);
+  if (ct_rt.main == NULL) {
+    snprintf(err, errsize, "not enough memory");
+    return NULL;
+  }
+  ct_rt.main->is_main = 1;
+  ct_tstate_bind(ct_rt.main);
+  ct_attach(ct_rt.main, 0);
+  L = luaL_newstate();
+  if (L == NULL) {
+    snprintf(err, errsize, "cannot create state: not enough memory");
+    return NULL;
+  }
+  ct_rt.L = L;
+  if (o->ignore_env) {  /* read by luaopen_package */
+    lua_pushboolean(L, 1);
+    lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
+  }
+  luaL_openlibs(L);
+  ct_open_modules(L);
+  return L;
+}
+
+/* Waits until every non-daemon OS thread has finished with the heap. */
+static void wait_nondaemon_threads (void) {
+  for (;;) {
+    uint32_t seen = __atomic_load_n(&ct_rt.threads_word, __ATOMIC_ACQUIRE);
+    if (__atomic_load_n(&ct_rt.nondaemon_threads, __ATOMIC_ACQUIRE) == 0)
+      return;
+    ct_tstate *ts = ct_detach();
+    ct_futex_wait(&ct_rt.threads_word, seen, NULL, 0);
+    ct_attach(ts, 1);
+  }
+}
+
+void ct_close (lua_State *L) {
+  /* threading._shutdown joins the non-daemon threads, as Python does */
+  lua_getglobal(L, "package");
+  if (lua_type(L, -1) == LUA_TTABLE) {
+    lua_getfield(L, -1, "loaded");
+    lua_getfield(L, -1, "threading");
+    if (lua_type(L, -1) == LUA_TTABLE) {
+      lua_getfield(L, -1, "_shutdown");
+      if (lua_isfunction(L, -1)) {
+        if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
+          fprintf(stderr, "cthreads: error at shutdown: %s\n",
+                  lua_tostring(L, -1));
+          lua_pop(L, 1);
+        }
+      }
+      else lua_pop(L, 1);
+    }
+    lua_pop(L, 2);
+  }
+  lua_pop(L, 1);
+  wait_nondaemon_threads();
+  ct_rt.main->cpu_time = ct_thread_cpu(ct_rt.main->cpuclock);
+  if (ct_rt.stats) ct_stats_print(stderr);
+  fflush(stdout);
+  if (__atomic_load_n(&ct_rt.os_threads, __ATOMIC_ACQUIRE) == 0) {
+    lua_close(L);
+    ct_detach();
+    ct_tstate_free_all();
+  }
+  /* else daemon threads still run: keep the heap and the GIL (they stay
+     parked waiting for it) and let the process exit under them */
+}

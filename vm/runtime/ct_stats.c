@@ -1,0 +1,33 @@
+/*
+** --stats: per-thread figures printed at exit.
+*/
+#include "ct_internal.h"
+
+void ct_stats_print (FILE *out) {
+  ct_tstate *ts;
+  double wall = ct_now() - ct_rt.t_start;
+  int n = 0;
+  fprintf(out, "\n--- cthreads stats (GIL %s, switch interval %.4g s, wall %.3f s)\n",
+          ct_rt.gil_on ? "on" : "off",
+          (double)ct_rt.switch_interval_ns * 1e-9, wall);
+  fprintf(out, "%-4s %-20s %9s %9s %9s %8s %8s %9s %7s\n",
+          "id", "thread", "cpu s", "gil held", "gil wait", "switches",
+          "forced", "lock wait", "waits");
+  /* the list is newest first; print in creation order */
+  for (ts = ct_rt.threads; ts != NULL; ts = ts->next) n++;
+  for (int i = 0; i < n; i++) {
+    int k = n - 1 - i;
+    ts = ct_rt.threads;
+    while (k-- > 0) ts = ts->next;
+    double held = ts->gil_held;
+    if (ts == ct_current && ct_rt.gil_on)
+      held += ct_now() - ts->t_taken;  /* the caller holds it now */
+    fprintf(out, "%-4u %-20.20s %9.3f %9.3f %9.3f %8lu %8lu %9.3f %7lu\n",
+            ts->id, ts->name, ts->cpu_time, held, ts->gil_waited,
+            ts->switches, ts->forced_drops, ts->lock_waited, ts->lock_waits);
+  }
+  fprintf(out, "(cpu: thread CPU time; gil held/wait: seconds holding and "
+          "waiting for the GIL;\n switches: times the GIL came from another "
+          "thread; forced: drops asked by a waiter;\n lock wait: seconds "
+          "blocked in Lock/RLock/Condition/Semaphore/Event/queue waits)\n");
+}
