@@ -14,6 +14,7 @@ extern const ct_embedded ct_stdlib_modules[];  /* generated: ct_stdlib_embedded.
 int luaopen_ct_time (lua_State *L);
 int luaopen_ct_threading (lua_State *L);
 void ct_open_os_additions (lua_State *L);
+void ct_open_print (lua_State *L);
 
 static const luaL_Reg natives[] = {
   {"cthreads.native.time", luaopen_ct_time},
@@ -42,6 +43,7 @@ static int load_embedded (lua_State *L) {
 void ct_open_modules (lua_State *L) {
   int i;
   ct_open_os_additions(L);
+  ct_open_print(L);
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
   for (i = 0; natives[i].name != NULL; i++) {
     lua_pushcfunction(L, natives[i].func);

@@ -1,0 +1,11 @@
+#!/bin/sh
+# The quick start's first command: installs what is missing, fetches and
+# verifies Lua 5.4.4, builds cthreads, and runs the headline demo (two
+# CPU-bound threads, timed with the GIL on).
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+"$top/scripts/install-deps.sh"
+"$top/scripts/build.sh"
+echo
+echo "=== headline demo: scripts/demo/cpu_bound.lua with the GIL on"
+"$top/build/cthreads" --gil "$top/scripts/demo/cpu_bound.lua"

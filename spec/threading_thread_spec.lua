@@ -1,0 +1,265 @@
+-- threading.Thread and the module functions (API.md, "threading").
+local proc = require("proc")
+
+describe("threading.Thread", function()
+  it("runs target with args and kwargs", function()
+    local got
+    local t = threading.Thread{target = function(a, b, kw) got = {a, b, kw.x} end,
+                               args = {1, 2}, kwargs = {x = 3}}
+    t:start()
+    assert.is_true(t:join())
+    assert.same({1, 2, 3}, got)
+  end)
+
+  it("accepts positional arguments recognised by type", function()
+    local got
+    local t = threading.Thread(function(a) got = a end, "named", {42}, true)
+    assert.equal("named", t.name)
+    assert.is_true(t.daemon)
+    t:start(); t:join()
+    assert.equal(42, got)
+  end)
+
+  it("names threads Thread-N by default and keeps given names", function()
+    local t = threading.Thread{target = function() end}
+    assert.matches("^Thread%-%d+$", t.name)
+    local u = threading.Thread{target = function() end, name = "w1"}
+    assert.equal("w1", u.name)
+    assert.equal("w1", u:getName())
+    u:setName("w2")
+    assert.equal("w2", u.name)
+  end)
+
+  it("sets ident and native_id at start, and get_ident matches in the thread", function()
+    local inside, inside_native, cur
+    local t = threading.Thread{target = function()
+      inside = threading.get_ident()
+      inside_native = threading.get_native_id()
+      cur = threading.current_thread()
+    end}
+    assert.is_nil(t.ident)
+    t:start()
+    assert.is_number(t.ident)
+    assert.is_number(t.native_id)
+    t:join()
+    assert.equal(t.ident, inside)
+    assert.equal(t.native_id, inside_native)
+    assert.equal(t, cur)
+    assert.not_equal(threading.get_ident(), t.ident)
+  end)
+
+  it("is_alive is false before start, true while running, false after join", function()
+    local ev_go, ev_in = threading.Lock(), threading.Lock()
+    ev_go:acquire(); ev_in:acquire()
+    local t = threading.Thread{target = function() ev_in:release(); ev_go:acquire() end}
+    assert.is_false(t:is_alive())
+    t:start()
+    ev_in:acquire()              -- the thread is running
+    assert.is_true(t:is_alive())
+    assert.is_true(t:isAlive())
+    ev_go:release()
+    t:join()
+    assert.is_false(t:is_alive())
+  end)
+
+  it("join with a timeout returns false while the thread runs", function()
+    local gate = threading.Lock()
+    gate:acquire()
+    local t = threading.Thread{target = function() gate:acquire() end}
+    t:start()
+    assert.is_false(t:join(0.01))
+    assert.is_false(t:join(0))
+    gate:release()
+    assert.is_true(t:join(5))
+    assert.is_true(t:join())
+  end)
+
+  it("cannot be started twice", function()
+    local t = threading.Thread{target = function() end}
+    t:start()
+    assert.has_error(function() t:start() end, "threads can only be started once")
+    t:join()
+  end)
+
+  it("cannot join before start, or join itself", function()
+    local t = threading.Thread{target = function() end}
+    assert.has_error(function() t:join() end, "cannot join thread before it is started")
+    local err
+    local self_join = threading.Thread{target = function()
+      local ok, e = pcall(function() threading.current_thread():join() end)
+      err = e
+    end}
+    self_join:start(); self_join:join()
+    assert.matches("cannot join current thread", err)
+  end)
+
+  it("can be subclassed with run and init", function()
+    local Worker = threading.Thread:extend("Worker")
+    local seen = {}
+    local lock = threading.Lock()
+    function Worker:init(id)
+      Worker.super.init(self)
+      self.id = id
+    end
+    function Worker:run()
+      lock:acquire(); seen[#seen + 1] = self.id; lock:release()
+    end
+    local ws = {}
+    for i = 1, 5 do ws[i] = Worker(i); ws[i]:start() end
+    for _, w in ipairs(ws) do w:join() end
+    table.sort(seen)
+    assert.same({1, 2, 3, 4, 5}, seen)
+    assert.is_true(ws[1]:isinstance(threading.Thread))
+    assert.is_true(Worker:is(ws[1]))
+    assert.is_true(threading.Thread:is(ws[1]))
+    assert.matches("^<Worker%(", tostring(ws[1]))
+  end)
+
+  it("refuses to start a subclass whose init skipped Thread.init", function()
+    local Bad = threading.Thread:extend("Bad")
+    function Bad:init() end
+    assert.has_error(function() Bad():start() end)
+  end)
+
+  it("checks constructor and join arguments", function()
+    assert.has_error(function() threading.Thread{target = 42} end,
+      "bad argument #1 to 'Thread' (function expected, got number)")
+    assert.has_error(function() threading.Thread{target = print, args = 1} end)
+    assert.has_error(function() threading.Thread{daemon = "yes"} end)
+    local t = threading.Thread{target = function() end}
+    t:start()
+    assert.has_error(function() t:join("soon") end,
+      "bad argument #1 to 'join' (number expected, got string)")
+    t:join()
+  end)
+
+  it("daemon is settable before start and inherited from the creator", function()
+    local t = threading.Thread{target = function() end}
+    assert.is_false(t.daemon)
+    t:setDaemon(true)
+    assert.is_true(t:isDaemon())
+    local child_daemon
+    t.target = function()
+      child_daemon = threading.Thread{target = function() end}.daemon
+    end
+    t:start(); t:join()
+    assert.is_true(child_daemon)
+    assert.has_error(function() t:setDaemon(false) end, "cannot set daemon status of active thread")
+  end)
+end)
+
+describe("threading module functions", function()
+  it("main_thread and current_thread in the main thread", function()
+    local m = threading.main_thread()
+    assert.equal("MainThread", m.name)
+    assert.equal(m, threading.current_thread())
+    assert.equal(m, threading.currentThread())
+    assert.equal(threading.get_ident(), m.ident)
+    assert.is_true(m:is_alive())
+  end)
+
+  it("enumerate and active_count include running threads and main", function()
+    local gate, ready = threading.Lock(), threading.Lock()
+    gate:acquire()
+    local n0 = threading.active_count()
+    local ts = {}
+    for i = 1, 3 do
+      ready:acquire()
+      ts[i] = threading.Thread{target = function() ready:release(); gate:acquire(); gate:release() end}
+      ts[i]:start()
+    end
+    ready:acquire()  -- the last one is running
+    ready:release()
+    assert.equal(n0 + 3, threading.active_count())
+    assert.equal(n0 + 3, threading.activeCount())
+    local names = {}
+    for _, t in ipairs(threading.enumerate()) do names[t] = true end
+    for i = 1, 3 do assert.is_true(names[ts[i]]) end
+    assert.is_true(names[threading.main_thread()])
+    gate:release()
+    for _, t in ipairs(ts) do t:join() end
+    assert.equal(n0, threading.active_count())
+  end)
+
+  it("switch interval is settable and checked", function()
+    local old = threading.getswitchinterval()
+    assert.near(0.005, old, 1e-9)
+    threading.setswitchinterval(0.001)
+    assert.near(0.001, threading.getswitchinterval(), 1e-9)
+    threading.setswitchinterval(old)
+    assert.has_error(function() threading.setswitchinterval(0) end)
+    assert.has_error(function() threading.setswitchinterval("x") end)
+  end)
+
+  it("gil_enabled reflects the mode", function()
+    assert.equal(os.getenv("CTHREADS_GIL") ~= "0", threading.gil_enabled())
+  end)
+
+  it("is also returned by require", function()
+    assert.equal(threading, require("threading"))
+    assert.equal(time, require("time"))
+  end)
+end)
+
+describe("errors in threads", function()
+  it("reach excepthook with thread, error and traceback; other threads go on", function()
+    local old = threading.excepthook
+    local got
+    local lock = threading.Lock()
+    threading.excepthook = function(args) lock:acquire(); got = args; lock:release() end
+    local ok_done = false
+    local bad = threading.Thread{target = function() error("boom") end, name = "bad"}
+    local good = threading.Thread{target = function() ok_done = true end}
+    bad:start(); good:start()
+    bad:join(); good:join()
+    threading.excepthook = old
+    assert.is_true(ok_done)
+    assert.equal(bad, got.thread)
+    assert.matches("boom", got.error)
+    assert.matches("stack traceback", got.traceback)
+  end)
+
+  it("the default hook prints 'Exception in thread NAME:' and the process continues", function()
+    local out, err, code = proc.lua([[
+      local t = threading.Thread{target = function() error("kaput") end, name = "T9"}
+      t:start(); t:join()
+      print("still here")
+    ]])
+    assert.equal(0, code)
+    assert.equal("still here\n", out)
+    assert.matches("Exception in thread T9:", err, 1, true)
+    assert.matches("kaput", err)
+  end)
+end)
+
+describe("program exit", function()
+  it("waits for non-daemon threads", function()
+    local out, _, code = proc.lua([[
+      threading.Thread{target = function() time.sleep(0.05); print("late") end}:start()
+      print("main done")
+    ]])
+    assert.equal(0, code)
+    assert.equal("main done\nlate\n", out)
+  end)
+
+  it("abandons daemon threads cleanly", function()
+    local out, err, code = proc.lua([[
+      threading.Thread{target = function() while true do end end, daemon = true}:start()
+      threading.Thread{target = function() time.sleep(100) end, daemon = true}:start()
+      print("bye")
+    ]])
+    assert.equal(0, code)
+    assert.equal("bye\n", out)
+    assert.equal("", err)
+  end)
+
+  it("still waits for threads after an error in the main chunk, and exits 1", function()
+    local out, err, code = proc.lua([[
+      threading.Thread{target = function() time.sleep(0.05); print("finished") end}:start()
+      error("main failed")
+    ]])
+    assert.equal(1, code)
+    assert.equal("finished\n", out)
+    assert.matches("main failed", err)
+  end)
+end)

@@ -1,0 +1,64 @@
+-- The time module, and os.getpid.
+local proc = require("proc")
+
+describe("time", function()
+  it("has Python's clocks", function()
+    assert.is_number(time.time())
+    assert.is_true(time.time() > 1.6e9)
+    local a = time.monotonic()
+    local b = time.monotonic()
+    assert.is_true(b >= a)
+    assert.is_number(time.perf_counter())
+    assert.is_number(time.process_time())
+    assert.is_number(time.thread_time())
+    assert.is_true(math.type(time.time_ns()) == "integer")
+    assert.is_true(math.type(time.monotonic_ns()) == "integer")
+  end)
+
+  it("sleep waits at least the time asked", function()
+    local t0 = time.monotonic()
+    time.sleep(0.02)
+    assert.is_true(time.monotonic() - t0 >= 0.019)
+    time.sleep(0)
+  end)
+
+  it("sleep checks its argument", function()
+    assert.has_error(function() time.sleep(-1) end,
+      "bad argument #1 to 'sleep' (sleep length must be non-negative)")
+    assert.has_error(function() time.sleep("x") end)
+    assert.has_error(function() time.sleep() end)
+  end)
+
+  it("sleep lets other threads run", function()
+    local done = false
+    local t = threading.Thread{target = function() done = true end}
+    t:start()
+    while not done do time.sleep(0.001) end
+    t:join()
+    assert.is_true(done)
+  end)
+
+  it("ctime formats like Python", function()
+    local s = time.ctime(0)
+    assert.matches("^%a%a%a %a%a%a [ %d]%d %d%d:%d%d:%d%d %d%d%d%d$", s)
+    assert.is_string(time.ctime())
+    assert.has_error(function() time.ctime("x") end)
+  end)
+
+  it("CTHREADS_TIME_SCALE shortens sleeps", function()
+    local out, _, code = proc.run{"-e",
+      "local t = time.monotonic(); time.sleep(10); print(time.monotonic() - t < 1)",
+      env = {CTHREADS_TIME_SCALE = "0.001"}}
+    assert.equal(0, code)
+    assert.equal("true\n", out)
+  end)
+end)
+
+describe("os.getpid", function()
+  it("returns this process's id", function()
+    assert.is_true(math.type(os.getpid()) == "integer")
+    assert.is_true(os.getpid() > 1)
+    local out = proc.run{"-e", "print(os.getpid() ~= " .. os.getpid() .. ")"}
+    assert.equal("true\n", out)
+  end)
+end)
