@@ -36,6 +36,10 @@ struct ct_tstate {
   double gil_held, gil_waited, lock_waited;
   unsigned long gil_takes, switches, forced_drops, lock_waits;
   double cpu_time;        /* filled when the thread ends */
+  /* --trace (ct_trace.c): the thread's own event list */
+  double t_attached, t_detached;  /* when it last attached / detached */
+  struct ct_trace_chunk *trace_head, *trace_tail;
+  unsigned long trace_events, trace_dropped;
   struct ct_tstate *next; /* all thread states, newest first */
 };
 
@@ -44,6 +48,8 @@ typedef struct ct_runtime {
   long switch_interval_ns;  /* atomic access */
   int stats;
   const char *trace_file;
+  int tracing;              /* trace_file is open: record events */
+  int reported;             /* --stats and --trace are done (see ct_at_exit) */
   lua_State *L;             /* the main state */
   ct_tstate *main;
   pthread_mutex_t list_lock;
@@ -89,6 +95,15 @@ void ct_tstate_free_all (void);
 
 /* ct_stats.c */
 void ct_stats_print (FILE *out);
+
+/* ct_trace.c: only called when ct_rt.tracing is set */
+enum { CT_EV_RUNNING, CT_EV_GIL_WAIT, CT_EV_BLOCKED };
+int ct_trace_open (const char *file, char *err, size_t errsize);
+void ct_trace_event (ct_tstate *ts, int kind, double t0, double t1);
+void ct_trace_detach (ct_tstate *ts, double now);
+void ct_trace_attach (ct_tstate *ts, double asked, double got);
+void ct_trace_write (void);
+void ct_trace_free (ct_tstate *ts);
 
 /* Waiting helper for bindings: detaches, waits while *addr == expected
    until 'deadline' (NULL: forever), attaches. Returns 1 when woken (the
