@@ -1,8 +1,9 @@
 -- Ports: course 003 (English), "Deadlock Example" (class mythread with func1:
 --        A then B, func2: B, sleep 2, then A; ten threads).
--- Teaches: the classic deadlock (死锁): Thread-1 finishes func1, takes B in
--- func2 and sleeps; meanwhile another thread takes A in func1 and waits for
--- B; Thread-1 wakes and waits for A. The course output stops there ("stuck").
+-- Teaches: the classic deadlock (死锁): the first thread (usually Thread-1)
+-- finishes func1, takes B in func2 and sleeps; meanwhile another thread takes
+-- A in func1 and waits for B; the first one wakes and waits for A. The
+-- course output stops there ("stuck").
 -- Here every acquire has a timeout: a thread that waits too long says so,
 -- drops what it holds and stops, so the program ends and reports the deadlock.
 -- Compare 11_rlock_no_deadlock.lua, where one RLock replaces A and B.
