@@ -37,7 +37,12 @@ end
 
 run_both("time.sleep blocks the loop")
 
+-- monkey.patch_all(), by hand: inside a task (a coroutine) time.sleep now
+-- waits cooperatively; anywhere else (the event loop itself, for one) it is
+-- still the real, blocking sleep
 local blocking_sleep = time.sleep
-time.sleep = function(s) asyncio.sleep(s) end   -- monkey.patch_all(), by hand
+time.sleep = function(s)
+  if coroutine.isyieldable() then asyncio.sleep(s) else blocking_sleep(s) end
+end
 run_both("time.sleep patched to asyncio.sleep")
 time.sleep = blocking_sleep
