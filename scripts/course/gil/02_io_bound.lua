@@ -9,12 +9,12 @@
 local NTHREADS = math.tointeger(tonumber(arg and arg[1])) or 100
 local SLEEP = 2
 
-local pids = {}
+local pids = {}                 -- the set of pids the threads saw
+local pids_lock = threading.Lock()
 local function work()
-  local t0 = time.monotonic()
   time.sleep(SLEEP)
-  pids[os.getpid()] = true
-  return time.monotonic() - t0
+  local pid = os.getpid()
+  pids_lock:with(function() pids[pid] = true end)
 end
 
 local t_l = {}
