@@ -8,7 +8,11 @@
 ** drops a statement being continued); while a statement runs, it raises
 ** "interrupted!" in it.
 */
+#define _GNU_SOURCE  /* ppoll */
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,15 +49,42 @@ static const char *history_file (void) {
 }
 
 #if defined(CT_HAVE_READLINE)
-/* readline calls this when a signal cuts its read: on Ctrl-C, drop the
-   line being typed and return from readline */
-static int on_signal_event (void) {
-  if (ct_take_interrupt()) {
-    interrupted = 1;
-    rl_replace_line("", 0);
-    rl_done = 1;
+/* readline's input function: one byte from the terminal. Ctrl-C (the
+   SIGINT handler only sets a flag) ends the line as Enter would, and
+   read_line drops that line; readline's own reader would just go back
+   to waiting for a key. SIGINT is unblocked only inside ppoll, so one
+   that comes just before the wait is not missed either. */
+static int repl_getc (FILE *f) {
+  sigset_t block, old, during;
+  sigemptyset(&block);
+  sigaddset(&block, SIGINT);
+  for (;;) {
+    struct pollfd pfd;
+    unsigned char c;
+    ssize_t n;
+    int r;
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    if (ct_take_interrupt()) {
+      pthread_sigmask(SIG_SETMASK, &old, NULL);
+      interrupted = 1;
+      fputs("^C", rl_outstream ? rl_outstream : stdout);
+      return '\n';
+    }
+    during = old;
+    sigdelset(&during, SIGINT);
+    pfd.fd = fileno(f);
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    r = ppoll(&pfd, 1, NULL, &during);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (r < 0) {
+      if (errno == EINTR) continue;  /* the flag is checked above */
+      return EOF;
+    }
+    n = read(pfd.fd, &c, 1);
+    if (n == 1) return c;
+    if (n == 0 || errno != EINTR) return EOF;
   }
-  return 0;
 }
 #endif
 
@@ -109,11 +140,9 @@ static char *read_line (lua_State *L, int firstline) {
 #if defined(CT_HAVE_READLINE)
   if (use_readline) {
     line = readline(prompt);
-    if (interrupted) {
+    if (interrupted) {  /* "^C" and the newline are on the screen */
       free(line);
       line = NULL;
-      fputs("^C\n", stdout);
-      fflush(stdout);
     }
   }
   else
@@ -296,8 +325,8 @@ static void start_history (void) {
   const char *file = history_file();
   if (!use_readline) return;
   rl_readline_name = "cthreads";
-  rl_catch_signals = 0;  /* our SIGINT handler; see on_signal_event */
-  rl_signal_event_hook = on_signal_event;
+  rl_catch_signals = 0;  /* our SIGINT handler; see repl_getc */
+  rl_getc_function = repl_getc;
   using_history();
   stifle_history(HISTORY_LINES);
   if (file && read_history(file) != 0) {
