@@ -10,6 +10,10 @@
 -- (__tostring, __close, __eq, ...) are copied down when a class is
 -- extended, because Lua looks them up without __index.
 
+-- kept here: a script that clears its globals must not break the library
+local type, error, pairs, getmetatable, setmetatable, rawget, rawset, rawequal =
+      type, error, pairs, getmetatable, setmetatable, rawget, rawset, rawequal
+
 local M = {}
 
 local function class_tostring(cls)

@@ -9,6 +9,10 @@ local HANDLE = native.HANDLE
 local get_ident = native.get_ident
 local traceback = debug.traceback
 local unpack = table.unpack
+-- what threads use when they run and fail: kept here, so that a script
+-- that clears its globals (Lua's own test suite does) cannot break them
+local pcall, xpcall, tostring, type = pcall, xpcall, tostring, type
+local stderr = io.stderr
 
 local M = {}
 
@@ -174,7 +178,7 @@ local function report(self, info)
   local ok, err = pcall(hook, {thread = self, error = info.error,
                                traceback = info.traceback})
   if not ok then
-    io.stderr:write("Exception in threading.excepthook:\n", tostring(err), "\n")
+    stderr:write("Exception in threading.excepthook:\n", tostring(err), "\n")
     M.__excepthook__({thread = self, error = info.error, traceback = info.traceback})
   end
 end
@@ -302,7 +306,7 @@ M.TIMEOUT_MAX = 1e9
 function M.__excepthook__(args)
   checktype(args, "table", 1, "excepthook")
   local name = args.thread and args.thread.name or get_ident()
-  io.stderr:write(("Exception in thread %s:\n%s\n"):format(
+  stderr:write(("Exception in thread %s:\n%s\n"):format(
     tostring(name), args.traceback or tostring(args.error)))
 end
 M.excepthook = M.__excepthook__
