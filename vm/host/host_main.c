@@ -95,12 +95,12 @@ static int runtime_option (cmdline *c, ct_options *o, int *i) {
   else if ((v = long_value(a, "--switch-interval", i, c->argc, c->argv, &bad))) {
     char *end;
     double s = strtod(v, &end);
-    if (bad || *v == '\0' || *end != '\0' || !(s > 0) || s > 1e6) {
+    if (bad || *v == '\0' || *end != '\0' || !(s > 0)) {
       fprintf(stderr, "%s: --switch-interval needs a positive number of "
               "seconds, as in --switch-interval=0.005 (got '%s')\n", PROGNAME, v);
       return -1;
     }
-    o->switch_interval = s;
+    o->switch_interval = s > 1e6 ? 1e6 : s;  /* as setswitchinterval */
   }
   else if ((v = long_value(a, "--trace", i, c->argc, c->argv, &bad))) {
     if (bad || *v == '\0') {

@@ -298,6 +298,7 @@ static void command (lua_State *L, const char *line) {
     fputs(help_text, stdout);
   else if (strcmp(line, ":threads") == 0)
     run_lua(L,
+      "local threading = require('threading')\n"
       "local ts = threading.enumerate()\n"
       "print(('%-4s %-20s %-20s %-8s %-7s %s'):format('#', 'name', 'ident', "
       "'tid', 'daemon', 'alive'))\n"
@@ -309,6 +310,7 @@ static void command (lua_State *L, const char *line) {
       "print(#ts .. ' thread(s)')");
   else if (strcmp(line, ":gil") == 0)
     run_lua(L,
+      "local threading = require('threading')\n"
       "print(('GIL %s, switch interval %g s'):format("
       "threading.gil_enabled() and 'on' or 'off (free-threaded)', "
       "threading.getswitchinterval()))");
