@@ -28,6 +28,10 @@ struct ct_tstate {
   int state;              /* CT_ATTACHED etc.; atomic access */
   uint64_t ident;         /* pthread_self() */
   long native_id;         /* gettid() */
+  /* --trace (ct_trace.c): the thread's own event list */
+  double t_attached, t_detached;  /* when it last attached / detached */
+  struct ct_trace_chunk *trace_head, *trace_tail;
+  unsigned long trace_events, trace_dropped;
   char name[64];
   clockid_t cpuclock;
   int ended;
@@ -36,10 +40,6 @@ struct ct_tstate {
   double gil_held, gil_waited, lock_waited;
   unsigned long gil_takes, switches, forced_drops, lock_waits;
   double cpu_time;        /* filled when the thread ends */
-  /* --trace (ct_trace.c): the thread's own event list */
-  double t_attached, t_detached;  /* when it last attached / detached */
-  struct ct_trace_chunk *trace_head, *trace_tail;
-  unsigned long trace_events, trace_dropped;
   struct ct_tstate *next; /* all thread states, newest first */
 };
 
