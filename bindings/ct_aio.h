@@ -1,0 +1,109 @@
+/*
+** asyncio, native half: the pieces of an event loop that want C speed.
+** A loop (ct_aio_loop.c) owns an epoll instance, an eventfd that other
+** threads write to wake it, and a timer heap (ct_aio_timers.c); sockets
+** (ct_aio_sock.c) are nonblocking, registered edge-triggered, and buffer
+** their input and output in C. The scheduler itself (tasks, the ready
+** queue) is Lua, in stdlib/asyncio.lua; it talks to C through integer ids:
+** a timer id, a socket id, or a posted id from another thread.
+** One loop belongs to one OS thread at a time; nothing here is global.
+*/
+#ifndef CT_AIO_H
+#define CT_AIO_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ct_handle.h"
+
+/* ---- timers: a binary heap ordered by (when, seq) ----------------------- */
+
+typedef struct aio_timer {
+  double when;      /* CLOCK_MONOTONIC seconds */
+  uint64_t seq;     /* insertion order breaks ties: equal deadlines are FIFO */
+  uint32_t slot;
+} aio_timer;
+
+typedef struct aio_timers {
+  aio_timer *heap;
+  uint32_t n, cap;
+  /* by slot: heap index (or UINT32_MAX when free), generation, free list */
+  uint32_t *pos, *gen, *next_free;
+  uint32_t nslots, free_head;
+  uint64_t seq;
+} aio_timers;
+
+/* A timer id is slot + generation << 24, so an id is never reused while a
+   Lua table might still hold it. */
+#define AIO_TIMER_SLOT_BITS 24
+#define AIO_TIMER_MAX_SLOTS (1u << AIO_TIMER_SLOT_BITS)
+
+void aio_timers_init (aio_timers *t);
+void aio_timers_free (aio_timers *t);
+int64_t aio_timers_add (aio_timers *t, double when);  /* id > 0; -1: no memory */
+int aio_timers_cancel (aio_timers *t, int64_t id);    /* 1 if it was pending */
+int aio_timers_next (const aio_timers *t, double *when);  /* 0 when empty */
+int64_t aio_timers_pop_due (aio_timers *t, double now);   /* id, or 0 */
+
+/* ---- the loop ------------------------------------------------------------- */
+
+typedef struct aio_idbuf { int64_t *v; size_t n, cap; } aio_idbuf;
+int aio_idbuf_push (aio_idbuf *b, int64_t id);  /* 0 when out of memory */
+
+typedef struct aio_loop {
+  const ct_kind *kind;
+  int epfd;             /* -1 once closed */
+  int evfd;             /* eventfd: other threads wake the loop */
+  int next_sock_id;
+  int nsocks;           /* sockets open on this loop (for deadlock checks) */
+  aio_timers timers;
+  aio_idbuf due;        /* timers popped by one poll */
+  /* ids posted by other threads (to_thread results, call_soon_threadsafe) */
+  pthread_mutex_t mu;
+  aio_idbuf posted, taken;  /* 'posted' under mu; 'taken' is the loop's copy */
+  int accepting;        /* under mu: 0 once closed */
+  uint32_t signalled;   /* atomic: the eventfd was written, not yet drained */
+  int64_t next_post;    /* atomic: ids for post(), unique per loop */
+} aio_loop;
+
+extern const ct_kind aio_loop_kind;
+
+/* ---- sockets -------------------------------------------------------------- */
+
+/* what a task waits for on a socket ('want') and what epoll said ('ready') */
+#define AIO_READ  1u
+#define AIO_WRITE 2u
+#define AIO_DRAIN 4u   /* the output buffer got down to the low-water mark */
+
+#define AIO_LOW_WATER  (16 * 1024)
+#define AIO_HIGH_WATER (64 * 1024)
+
+typedef struct aio_buf { char *p; size_t off, len, cap; } aio_buf;
+
+typedef struct aio_sock {
+  const ct_kind *kind;
+  int fd;               /* -1 once closed */
+  int id;               /* the Lua side's key for wake-ups */
+  aio_loop *loop;       /* kept alive: the socket's user value */
+  unsigned ready, want;
+  int listening;
+  int eof;              /* the peer has closed its side (read gave 0) */
+  int hup;              /* epoll reported a hang-up: short reads prove nothing */
+  int closing;          /* close() with output pending: close once flushed */
+  int err;              /* errno of a failed send, reported by write/drain */
+  aio_buf in, out;
+} aio_sock;
+
+extern const ct_kind aio_sock_kind;
+
+/* called by the loop's poll for an epoll event; returns the 'want' bits
+   that are now satisfied (and clears them) */
+unsigned aio_sock_event (aio_sock *s, uint32_t events);
+
+/* closes the descriptor now (unregistering it first) */
+void aio_sock_close_now (aio_sock *s);
+
+void aio_sock_register (lua_State *L);  /* adds the socket functions */
+
+#endif
