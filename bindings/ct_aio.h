@@ -51,12 +51,25 @@ int64_t aio_timers_pop_due (aio_timers *t, double now);   /* id, or 0 */
 typedef struct aio_idbuf { int64_t *v; size_t n, cap; } aio_idbuf;
 int aio_idbuf_push (aio_idbuf *b, int64_t id);  /* 0 when out of memory */
 
+/* The loop's open sockets by slot. Epoll events carry a slot and its
+   generation, never a pointer: an event for a socket closed (or collected)
+   since is looked up, finds the slot empty or reused, and is dropped. */
+struct aio_sock;
+typedef struct aio_sockset {
+  struct aio_sock **sock;  /* by slot; NULL when free */
+  uint32_t *gen, *next_free;
+  uint32_t nslots, free_head;
+  int count;               /* atomic reads: sockets open */
+} aio_sockset;
+
+#define AIO_EVENTFD_KEY UINT64_MAX
+
 typedef struct aio_loop {
   const ct_kind *kind;
-  int epfd;             /* -1 once closed */
+  int epfd;             /* -1 once closed (under mu) */
   int evfd;             /* eventfd: other threads wake the loop */
   int next_sock_id;
-  int nsocks;           /* sockets open on this loop (for deadlock checks) */
+  aio_sockset socks;    /* under mu: a collected socket may close from any thread */
   aio_timers timers;
   aio_idbuf due;        /* timers popped by one poll */
   /* ids posted by other threads (to_thread results, call_soon_threadsafe) */
@@ -85,6 +98,7 @@ typedef struct aio_sock {
   const ct_kind *kind;
   int fd;               /* -1 once closed */
   int id;               /* the Lua side's key for wake-ups */
+  uint32_t slot;        /* in the loop's socket set */
   aio_loop *loop;       /* kept alive: the socket's user value */
   unsigned ready, want;
   int listening;
@@ -97,12 +111,17 @@ typedef struct aio_sock {
 
 extern const ct_kind aio_sock_kind;
 
-/* called by the loop's poll for an epoll event; returns the 'want' bits
-   that are now satisfied (and clears them) */
+/* called by the loop's poll, holding the loop's mu, for an epoll event;
+   returns the 'want' bits that are now satisfied (and clears them) */
 unsigned aio_sock_event (aio_sock *s, uint32_t events);
 
-/* closes the descriptor now (unregistering it first) */
+/* finds the socket an epoll event is about (mu held), or NULL */
+aio_sock *aio_sockset_find (aio_sockset *set, uint64_t key);
+void aio_sockset_free (aio_sockset *set);
+
+/* closes the descriptor now (unregistering it first); _locked: mu held */
 void aio_sock_close_now (aio_sock *s);
+void aio_sock_close_locked (aio_sock *s);
 
 void aio_sock_register (lua_State *L);  /* adds the socket functions */
 

@@ -46,10 +46,10 @@ static aio_loop *checkopen (lua_State *L, int idx) {
 static void release_fds (aio_loop *lp) {
   pthread_mutex_lock(&lp->mu);
   lp->accepting = 0;
-  pthread_mutex_unlock(&lp->mu);
   if (lp->epfd >= 0) close(lp->epfd);
   if (lp->evfd >= 0) close(lp->evfd);
   lp->epfd = lp->evfd = -1;
+  pthread_mutex_unlock(&lp->mu);
 }
 
 static int loop_new (lua_State *L) {
@@ -59,6 +59,7 @@ static int loop_new (lua_State *L) {
   lp->epfd = lp->evfd = -1;
   pthread_mutex_init(&lp->mu, NULL);
   aio_timers_init(&lp->timers);
+  aio_sockset_free(&lp->socks);  /* an empty set */
   luaL_setmetatable(L, "cthreads.asyncio.loop");
   lp->epfd = epoll_create1(EPOLL_CLOEXEC);
   if (lp->epfd < 0) return luaL_error(L, "cannot create event loop: %s", strerror(errno));
@@ -66,7 +67,7 @@ static int loop_new (lua_State *L) {
   if (lp->evfd < 0) return luaL_error(L, "cannot create event loop: %s", strerror(errno));
   memset(&ev, 0, sizeof ev);
   ev.events = EPOLLIN;
-  ev.data.ptr = NULL;  /* NULL marks the eventfd; sockets are never NULL */
+  ev.data.u64 = AIO_EVENTFD_KEY;
   if (epoll_ctl(lp->epfd, EPOLL_CTL_ADD, lp->evfd, &ev) != 0)
     return luaL_error(L, "cannot create event loop: %s", strerror(errno));
   lp->accepting = 1;
@@ -77,13 +78,17 @@ static int loop_gc (lua_State *L) {
   aio_loop *lp = (aio_loop *)lua_touserdata(L, 1);
   release_fds(lp);
   aio_timers_free(&lp->timers);
+  pthread_mutex_lock(&lp->mu);  /* no socket may still be in it, but be safe */
+  aio_sockset_free(&lp->socks);
+  pthread_mutex_unlock(&lp->mu);
   free(lp->due.v);
   free(lp->posted.v);
   free(lp->taken.v);
   memset(&lp->due, 0, sizeof lp->due);
   memset(&lp->posted, 0, sizeof lp->posted);
   memset(&lp->taken, 0, sizeof lp->taken);
-  pthread_mutex_destroy(&lp->mu);
+  /* mu is not destroyed: a socket collected in the same cycle may still
+     take it (it then finds the set empty) */
   return 0;
 }
 
@@ -137,7 +142,7 @@ static int loop_ntimers (lua_State *L) {
 }
 
 static int loop_nsocks (lua_State *L) {
-  lua_pushinteger(L, checkloop(L, 1)->nsocks);
+  lua_pushinteger(L, __atomic_load_n(&checkloop(L, 1)->socks.count, __ATOMIC_RELAXED));
   return 1;
 }
 
@@ -210,7 +215,8 @@ static int loop_poll (lua_State *L) {
     err = errno;
     ct_attach(ts, 1);
   }
-  else if (lp->nsocks > 0 || __atomic_load_n(&lp->signalled, __ATOMIC_SEQ_CST)) {
+  else if (__atomic_load_n(&lp->socks.count, __ATOMIC_RELAXED) > 0 ||
+           __atomic_load_n(&lp->signalled, __ATOMIC_SEQ_CST)) {
     nev = wait_events(lp->epfd, evs, 0);
     err = errno;
   }
@@ -222,15 +228,23 @@ static int loop_poll (lua_State *L) {
   }
   /* first everything in C (no Lua allocation, so no finalizer can close a
      socket under us), then the results into the Lua tables */
+  if (nev > 0) pthread_mutex_lock(&lp->mu);
   for (i = 0; i < nev; i++) {
-    aio_sock *s = (aio_sock *)evs[i].data.ptr;
-    if (s == NULL) { posted = 1; continue; }
-    unsigned bits = aio_sock_event(s, evs[i].events);
+    aio_sock *s;
+    unsigned bits;
+    if (evs[i].data.u64 == AIO_EVENTFD_KEY) {
+      posted = 1;
+      continue;
+    }
+    s = aio_sockset_find(&lp->socks, evs[i].data.u64);
+    if (s == NULL) continue;  /* closed since */
+    bits = aio_sock_event(s, evs[i].events);
     if (bits) {
       fired[nio++] = s->id;
       fired[nio++] = bits;
     }
   }
+  if (nev > 0) pthread_mutex_unlock(&lp->mu);
   if (posted) take_posted(lp);
   lp->due.n = 0;
   if (lp->timers.n > 0) {

@@ -67,16 +67,82 @@ static aio_sock *checksock (lua_State *L, int idx) {
   return (aio_sock *)ct_checkhandle(L, idx, &aio_sock_kind);
 }
 
-void aio_sock_close_now (aio_sock *s) {
+/* ---- the loop's socket set ------------------------------------------------- */
+
+#define NO_SLOT UINT32_MAX
+
+static int sockset_grow (aio_sockset *set) {
+  uint32_t n = set->nslots ? set->nslots * 2 : 64, i;
+  aio_sock **sock = realloc(set->sock, n * sizeof *sock);
+  uint32_t *gen, *nf;
+  if (sock) set->sock = sock;
+  gen = realloc(set->gen, n * sizeof *gen);
+  if (gen) set->gen = gen;
+  nf = realloc(set->next_free, n * sizeof *nf);
+  if (nf) set->next_free = nf;
+  if (!sock || !gen || !nf) return 0;
+  for (i = set->nslots; i < n; i++) {
+    sock[i] = NULL;
+    gen[i] = 0;
+    nf[i] = (i + 1 < n) ? i + 1 : set->free_head;
+  }
+  set->free_head = set->nslots;
+  set->nslots = n;
+  return 1;
+}
+
+/* a slot for 's' (mu held), and its epoll key; 0 when out of memory */
+static int sockset_add (aio_sockset *set, aio_sock *s, uint64_t *key) {
+  uint32_t slot;
+  if (set->free_head == NO_SLOT && !sockset_grow(set)) return 0;
+  slot = set->free_head;
+  set->free_head = set->next_free[slot];
+  set->sock[slot] = s;
+  s->slot = slot;
+  __atomic_store_n(&set->count, set->count + 1, __ATOMIC_RELAXED);
+  *key = ((uint64_t)set->gen[slot] << 32) | slot;
+  return 1;
+}
+
+static void sockset_remove (aio_sockset *set, uint32_t slot) {
+  if (slot >= set->nslots || set->sock[slot] == NULL) return;
+  set->sock[slot] = NULL;
+  set->gen[slot]++;
+  set->next_free[slot] = set->free_head;
+  set->free_head = slot;
+  __atomic_store_n(&set->count, set->count - 1, __ATOMIC_RELAXED);
+}
+
+aio_sock *aio_sockset_find (aio_sockset *set, uint64_t key) {
+  uint32_t slot = (uint32_t)key;
+  if (slot >= set->nslots || set->gen[slot] != (uint32_t)(key >> 32)) return NULL;
+  return set->sock[slot];
+}
+
+void aio_sockset_free (aio_sockset *set) {
+  free(set->sock);
+  free(set->gen);
+  free(set->next_free);
+  memset(set, 0, sizeof *set);
+  set->free_head = NO_SLOT;
+}
+
+void aio_sock_close_locked (aio_sock *s) {
   if (s->fd < 0) return;
-  /* unregister explicitly: a forked child may still hold the descriptor,
-     and epoll would keep reporting it with a dangling pointer */
+  /* unregister explicitly: a forked child may still hold the descriptor */
   if (s->loop->epfd >= 0) epoll_ctl(s->loop->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+  sockset_remove(&s->loop->socks, s->slot);
   close(s->fd);
   s->fd = -1;
-  s->loop->nsocks--;
   buf_free(&s->out);
   s->closing = 0;
+}
+
+void aio_sock_close_now (aio_sock *s) {
+  if (s->fd < 0) return;
+  pthread_mutex_lock(&s->loop->mu);
+  aio_sock_close_locked(s);
+  pthread_mutex_unlock(&s->loop->mu);
 }
 
 static int sock_gc (lua_State *L) {
@@ -91,6 +157,8 @@ static aio_sock *new_sock (lua_State *L, int loopidx, int fd, unsigned ready,
                            int listening) {
   aio_loop *lp = (aio_loop *)lua_touserdata(L, loopidx);
   struct epoll_event ev;
+  uint64_t key;
+  int e = 0;
   aio_sock *s = (aio_sock *)lua_newuserdatauv(L, sizeof(aio_sock), 1);
   memset(s, 0, sizeof *s);
   s->kind = &aio_sock_kind;
@@ -101,17 +169,24 @@ static aio_sock *new_sock (lua_State *L, int loopidx, int fd, unsigned ready,
   luaL_setmetatable(L, "cthreads.asyncio.socket");
   memset(&ev, 0, sizeof ev);
   ev.events = EPOLLIN | EPOLLRDHUP | EPOLLET | (listening ? 0 : EPOLLOUT);
-  ev.data.ptr = s;
-  if (epoll_ctl(lp->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
-    int e = errno;
+  s->ready = ready;
+  s->listening = listening;
+  s->id = ++lp->next_sock_id;
+  pthread_mutex_lock(&lp->mu);
+  if (!sockset_add(&lp->socks, s, &key)) e = ENOMEM;
+  else {
+    ev.data.u64 = key;
+    if (epoll_ctl(lp->epfd, EPOLL_CTL_ADD, fd, &ev) == 0) s->fd = fd;
+    else {
+      e = errno;
+      sockset_remove(&lp->socks, s->slot);
+    }
+  }
+  pthread_mutex_unlock(&lp->mu);
+  if (s->fd < 0) {
     close(fd);
     luaL_error(L, "cannot watch a socket: %s", strerror(e));
   }
-  s->fd = fd;
-  s->id = ++lp->next_sock_id;
-  s->ready = ready;
-  s->listening = listening;
-  lp->nsocks++;
   return s;
 }
 
@@ -588,7 +663,7 @@ unsigned aio_sock_event (aio_sock *s, uint32_t events) {
     s->ready |= AIO_WRITE;
     if (s->out.len > 0) flush(s);
   }
-  if (s->closing && (s->out.len == 0 || s->err)) aio_sock_close_now(s);
+  if (s->closing && (s->out.len == 0 || s->err)) aio_sock_close_locked(s);
   if (s->fd < 0) bits = s->want;  /* closed: wake whoever waits */
   else {
     bits = s->want & s->ready & (AIO_READ | AIO_WRITE);

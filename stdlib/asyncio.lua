@@ -42,16 +42,22 @@ end
 
 local running_loop = {}  -- thread ident -> the loop running in that thread
 local default_loop = {}  -- thread ident -> the loop get_event_loop() returns
-local task_of = setmetatable({}, {__mode = "k"})  -- coroutine -> its Task
+local thread_pools = {}  -- thread ident -> idle task coroutines, {n = count}
 -- the task last resumed (by any thread): a cheap first guess for the
 -- current task, trusted only if its coroutine is the running one
 local last_task = false
 
+-- the task whose coroutine is running, or nil
 local function running_task()
   local co = co_running()
   local t = last_task
   if t and t._co == co then return t end
-  return task_of[co]
+  local loop = running_loop[get_ident()]
+  if loop then
+    t = loop._current
+    if t and t._co == co then return t end
+  end
+  return nil
 end
 
 -- markers passed through coroutine.yield / resume
@@ -67,7 +73,8 @@ local PENDING, READY, CANCELLING, WAITING, FINISHED =
   "pending", "ready", "cancelling", "waiting", "finished"
 
 local NOVALUES = pack()  -- shared: no arguments, no results
-local POOL_MAX = 256     -- idle coroutines a loop keeps for new tasks
+local ONE_NIL = pack(nil)  -- shared: the results of a function returning nil
+local POOL_MAX = 1024    -- idle coroutines a thread keeps for new tasks
 
 local function report(text)
   io.stderr:write(text, "\n")
@@ -191,13 +198,13 @@ end
 
 local function finish_ok(loop, task, vals)
   local co = task._co
-  task_of[co] = nil
   task._co = false
-  local n = loop._npool
+  local pool = loop._pool
+  local n = pool.n
   if n < POOL_MAX then  -- the coroutine waits in body() for its next task
     n = n + 1
-    loop._npool = n
-    loop._pool[n] = co
+    pool.n = n
+    pool[n] = co
   end
   task._vals = vals
   finish(loop, task)
@@ -208,7 +215,6 @@ local function fail(loop, task, err)
   local tb
   if not CancelledError:is(err) then tb = traceback(co, error_text(err)) end
   co_close(co)  -- runs its pending to-be-closed variables
-  task_of[co] = nil
   task._co = false
   set_error(loop, task, err, tb)
 end
@@ -237,7 +243,9 @@ local function after_step(loop, task, ok, tag, vals)
 end
 
 local function results(...)
-  if select("#", ...) == 0 then return NOVALUES end
+  local n = select("#", ...)
+  if n == 0 then return NOVALUES end
+  if n == 1 and ... == nil then return ONE_NIL end
   return pack(...)
 end
 
@@ -256,16 +264,16 @@ local function start(loop, task)
   local f = task._fn
   task._fn = false
   local co
-  local n = loop._npool
+  local pool = loop._pool
+  local n = pool.n
   if n > 0 then
-    co = loop._pool[n]
-    loop._pool[n] = nil
-    loop._npool = n - 1
+    co = pool[n]
+    pool[n] = nil
+    pool.n = n - 1
   else
     co = co_create(body)
   end
   task._co = co
-  task_of[co] = task
   local args = task._vals
   task._vals = NOVALUES
   return after_step(loop, task, co_resume(co, f, unpack(args, 1, args.n)))
@@ -273,6 +281,7 @@ end
 
 local function step(loop, task, value)
   last_task = task
+  loop._current = task
   local state = task._state
   if state ~= READY then
     if state == PENDING then
@@ -416,7 +425,7 @@ end
 function M.await(x, ...)
   local me = running_task()
   if me == nil then outside("asyncio.await", 2) end
-  if Task:is(x) then return x:join() end
+  if getmetatable(x) == Task or Task:is(x) then return x:join() end
   checktype(x, "function", 1, "await")
   return x(...)
 end
@@ -466,7 +475,8 @@ M.EventLoop = Loop
 function Loop:init()
   self._h = native.new_loop()
   self._rq_t, self._rq_v, self._rq_n = {}, {}, 0
-  self._pool, self._npool = {}, 0  -- idle task coroutines
+  self._pool = false   -- the running thread's pool of idle coroutines
+  self._current = false  -- the task last resumed
   self._spare_t, self._spare_v = {}, {}
   self._timers = {}   -- timer id -> task to wake, or a plain {fn, arg}
   self._rd, self._wr = {}, {}  -- socket id -> the task waiting on it
@@ -474,7 +484,7 @@ function Loop:init()
   self._posted = {}   -- id posted by a thread -> {fn, arg}
   self._nthreads = 0  -- to_thread calls not yet back
   self._socks = setmetatable({}, {__mode = "v"})  -- socket id -> socket
-  self._tasks = setmetatable({}, {__mode = "k"})  -- tasks not yet ended
+  self._tasks = {}     -- tasks not yet ended
   self._failed = {}   -- tasks that failed, error not yet retrieved
   self._io_out, self._tm_out, self._po_out = {}, {}, {}
   self._running, self._stopping, self._closed = false, false, false
@@ -578,6 +588,12 @@ end
 local function run(loop)
   local me = get_ident()
   loop._running, loop._thread = true, me
+  local pool = thread_pools[me]
+  if pool == nil then
+    pool = {n = 0}
+    thread_pools[me] = pool
+  end
+  loop._pool = pool
   running_loop[me] = loop
   local ok, err = pcall(run_rounds, loop)
   loop._running, loop._stopping, loop._thread = false, false, nil
@@ -590,7 +606,7 @@ local function stop_loop(_, loop) loop._stopping = true end
 function Loop:run_until_complete(f, ...)
   check_can_run(self, 2)
   local task
-  if Task:is(f) then
+  if getmetatable(f) == Task or Task:is(f) then
     if f._loop ~= self then argerror(1, "run_until_complete", "task of another loop") end
     task = f
   else
@@ -729,13 +745,13 @@ end
 -- the loop for new tasks and servers: the caller's task's, the running
 -- one, or this thread's current one
 local function here()
-  local t = task_of[co_running()]
+  local t = running_task()
   if t then return t._loop end
   return M.get_event_loop()
 end
 
 function M.current_task()
-  return task_of[co_running()]
+  return running_task()
 end
 
 function M.all_tasks(loop)
@@ -752,7 +768,7 @@ function M.create_task(f, ...)
 end
 M.spawn = M.create_task
 M.ensure_future = function(x, ...)
-  if Task:is(x) then return x end
+  if getmetatable(x) == Task or Task:is(x) then return x end
   checktype(x, "function", 1, "ensure_future")
   return new_task(here(), x, ...)
 end
@@ -764,7 +780,7 @@ local function cancel_all(loop)
   for _, t in ipairs(left) do t:cancel() end
   local main = new_task(loop, function()
     for _, t in ipairs(left) do
-      if t._state ~= FINISHED then wait_done(task_of[co_running()], t, "join") end
+      if t._state ~= FINISHED then wait_done(running_task(), t, "join") end
     end
   end)
   loop:run_until_complete(main)
@@ -811,7 +827,7 @@ function M.sleep(s, result)
   local co = co_running()
   local me = last_task
   if not me or me._co ~= co then
-    me = task_of[co]
+    me = running_task()
     if me == nil then outside("asyncio.sleep", 2) end
   end
   if s == 0 then
@@ -864,7 +880,7 @@ function M.gather(...)
   local tasks = {}
   for i = 1, n do
     local x = args[i]
-    if Task:is(x) then
+    if getmetatable(x) == Task or Task:is(x) then
       if x._loop ~= loop then argerror(i, "gather", "task of another event loop") end
       tasks[i] = x
     elseif type(x) == "function" then
@@ -939,7 +955,7 @@ function M.wait_for(x, timeout)
   if me == nil then outside("asyncio.wait_for", 2) end
   local loop = me._loop
   local t
-  if Task:is(x) then
+  if getmetatable(x) == Task or Task:is(x) then
     t = x
   else
     checktype(x, "function", 1, "wait_for")
