@@ -141,6 +141,12 @@ static int loop_ntimers (lua_State *L) {
   return 1;
 }
 
+/* has_posted() -> whether a thread posted something not yet taken */
+static int loop_has_posted (lua_State *L) {
+  lua_pushboolean(L, __atomic_load_n(&checkloop(L, 1)->signalled, __ATOMIC_SEQ_CST) != 0);
+  return 1;
+}
+
 static int loop_nsocks (lua_State *L) {
   lua_pushinteger(L, __atomic_load_n(&checkloop(L, 1)->socks.count, __ATOMIC_RELAXED));
   return 1;
@@ -314,6 +320,7 @@ static const luaL_Reg loop_methods[] = {
   {"timer_cancel", loop_timer_cancel},
   {"ntimers", loop_ntimers},
   {"nsocks", loop_nsocks},
+  {"has_posted", loop_has_posted},
   {"poll", loop_poll},
   {"post", loop_post},
   {"post_id", loop_post_id},

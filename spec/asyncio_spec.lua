@@ -984,6 +984,26 @@ describe("asyncio", function()
         "Event is bound to a different event loop")
     end)
 
+    it("waking a task of another thread's loop directly is an error", function()
+      local msg = run(function()
+        local loop = asyncio.get_running_loop()
+        local ev = asyncio.Event()
+        local err
+        local th = threading.Thread{target = function()
+          local ok, e = pcall(ev.set, ev)
+          err = not ok and e
+          loop:call_soon_threadsafe(ev.set, ev)  -- the right way
+        end}
+        local waiter = asyncio.create_task(ev.wait, ev)
+        sleep(0)
+        th:start()
+        waiter:join()
+        th:join()
+        return err
+      end)
+      assert.matches("Event used from another thread than its event loop's", msg)
+    end)
+
     it("a main task that can never finish is a deadlock error, not a hang", function()
       local ok, err = pcall(run, function() asyncio.Event():wait() end)
       assert.is_false(ok)
