@@ -69,6 +69,7 @@ typedef struct aio_loop {
   int epfd;             /* -1 once closed (under mu) */
   int evfd;             /* eventfd: other threads wake the loop */
   int next_sock_id;
+  int nwaiting;         /* tasks waiting on sockets (for deadlock checks) */
   aio_sockset socks;    /* under mu: a collected socket may close from any thread */
   aio_timers timers;
   aio_idbuf due;        /* timers popped by one poll */
@@ -106,6 +107,8 @@ typedef struct aio_sock {
   int hup;              /* epoll reported a hang-up: short reads prove nothing */
   int closing;          /* close() with output pending: close once flushed */
   int err;              /* errno of a failed send, reported by write/drain */
+  unsigned waiting;     /* AIO_READ: a task waits to read (user value 2);
+                           AIO_WRITE: one waits to write or drain (3) */
   aio_buf in, out;
 } aio_sock;
 
@@ -123,6 +126,30 @@ void aio_sockset_free (aio_sockset *set);
 void aio_sock_close_now (aio_sock *s);
 void aio_sock_close_locked (aio_sock *s);
 
-void aio_sock_register (lua_State *L);  /* adds the socket functions */
+/* for the stream methods (ct_aio_stream.c) */
+int aio_buf_append (aio_buf *b, const char *p, size_t len);  /* 0: no memory */
+aio_sock *aio_checksock (lua_State *L, int idx);
+long aio_sock_fill (lua_State *L, aio_sock *s);  /* bytes, 0 at the end, -1 would block */
+void aio_sock_take (lua_State *L, aio_sock *s, size_t n);  /* pushes n buffered bytes */
+void aio_sock_flush (aio_sock *s);
+/* pushes the tasks waiting for 'bits' on the socket at 'idx' (which stop
+   waiting); returns how many */
+int aio_sock_take_waiters (lua_State *L, int idx, aio_sock *s, unsigned bits);
+
+/* user values of a socket: its loop, then the tasks waiting on it; of a
+   loop: a table slot + 1 -> socket (weak values) */
+#define AIO_UV_LOOP 1
+#define AIO_UV_READER 2
+#define AIO_UV_WRITER 3
+#define AIO_UV_SOCKS 1
+
+/* pushes the task running in this coroutine and returns 1, or returns 0
+   (ct_aio_sched.c) */
+int aio_push_current_task (lua_State *L);
+aio_loop *aio_running_loop (void);  /* the loop running tasks in this thread */
+
+void aio_sock_register (lua_State *L);    /* add their functions to the */
+void aio_sched_register (lua_State *L);   /* module table on the top of */
+void aio_stream_register (lua_State *L);  /* the stack */
 
 #endif

@@ -54,8 +54,15 @@ static void release_fds (aio_loop *lp) {
 
 static int loop_new (lua_State *L) {
   struct epoll_event ev;
-  aio_loop *lp = (aio_loop *)ct_newhandle(L, sizeof(aio_loop), &aio_loop_kind);
-  memset((char *)lp + sizeof(lp->kind), 0, sizeof(*lp) - sizeof(lp->kind));
+  aio_loop *lp = (aio_loop *)lua_newuserdatauv(L, sizeof(aio_loop), 1);
+  memset(lp, 0, sizeof *lp);
+  lp->kind = &aio_loop_kind;
+  lua_newtable(L);  /* the socket map, weak values */
+  lua_newtable(L);
+  lua_pushliteral(L, "v");
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
+  lua_setiuservalue(L, -2, AIO_UV_SOCKS);
   lp->epfd = lp->evfd = -1;
   pthread_mutex_init(&lp->mu, NULL);
   aio_timers_init(&lp->timers);
@@ -147,6 +154,11 @@ static int loop_has_posted (lua_State *L) {
   return 1;
 }
 
+static int loop_nwaiting (lua_State *L) {
+  lua_pushinteger(L, checkloop(L, 1)->nwaiting);
+  return 1;
+}
+
 static int loop_nsocks (lua_State *L) {
   lua_pushinteger(L, __atomic_load_n(&checkloop(L, 1)->socks.count, __ATOMIC_RELAXED));
   return 1;
@@ -194,15 +206,18 @@ static void take_posted (aio_loop *lp) {
 /*
 ** poll(block, io_out, timer_out, post_out) -> nio, ntimers, nposted
 ** Waits for I/O (up to the next timer when 'block', not at all otherwise),
-** then fills io_out with socket id, satisfied bits pairs, timer_out with
-** due timer ids in deadline order, post_out with ids posted by threads.
+** then fills io_out with the tasks whose socket became ready, timer_out
+** with due timer ids in deadline order, post_out with ids posted by threads.
+** When 'block' is true but no timer, socket or thread can end the wait,
+** returns -1 at once instead; block == 2 waits all the same.
 */
 static int loop_poll (lua_State *L) {
   aio_loop *lp = checkopen(L, 1);
-  int block = lua_toboolean(L, 2);
+  int block = lua_isinteger(L, 2) ? (int)lua_tointeger(L, 2) : lua_toboolean(L, 2);
   struct epoll_event evs[MAX_EVENTS];
-  int64_t fired[2 * MAX_EVENTS];
-  int nev, i, nio = 0, posted = 0, err = 0;
+  aio_sock *fired[MAX_EVENTS];
+  unsigned fired_bits[MAX_EVENTS];
+  int nev, i, nfired = 0, nio = 0, posted = 0, err = 0;
   double timeout = 0, next;
   size_t k;
   luaL_checktype(L, 3, LUA_TTABLE);
@@ -213,20 +228,29 @@ static int loop_poll (lua_State *L) {
       timeout = next - ct_now();
       if (timeout < 0) timeout = 0;
     }
+    else if (block != 2 && lp->nwaiting == 0 &&
+             !__atomic_load_n(&lp->signalled, __ATOMIC_SEQ_CST)) {
+      /* nothing could ever wake the loop but another thread: let the Lua
+         side decide (a deadlock?) before waiting forever */
+      lua_pushinteger(L, -1);
+      return 1;
+    }
     else timeout = -1;  /* nothing due: wait for I/O or a thread */
   }
-  if (timeout != 0) {
+  nev = 0;
+  if (__atomic_load_n(&lp->socks.count, __ATOMIC_RELAXED) > 0 ||
+      __atomic_load_n(&lp->signalled, __ATOMIC_SEQ_CST)) {
+    /* first without waiting: when something is ready already (a busy
+       server), the loop does not detach and attach at all */
+    nev = wait_events(lp->epfd, evs, 0);
+    err = errno;
+  }
+  if (nev == 0 && timeout != 0) {
     ct_tstate *ts = ct_detach();
     nev = wait_events(lp->epfd, evs, timeout);
     err = errno;
     ct_attach(ts, 1);
   }
-  else if (__atomic_load_n(&lp->socks.count, __ATOMIC_RELAXED) > 0 ||
-           __atomic_load_n(&lp->signalled, __ATOMIC_SEQ_CST)) {
-    nev = wait_events(lp->epfd, evs, 0);
-    err = errno;
-  }
-  else nev = 0;  /* nothing epoll could report: spare the system call */
   if (nev < 0) {
     nev = 0;
     if (err == EINTR) ct_check_interrupt(L);  /* Ctrl-C in the main thread */
@@ -246,8 +270,8 @@ static int loop_poll (lua_State *L) {
     if (s == NULL) continue;  /* closed since */
     bits = aio_sock_event(s, evs[i].events);
     if (bits) {
-      fired[nio++] = s->id;
-      fired[nio++] = bits;
+      fired[nfired] = s;
+      fired_bits[nfired++] = bits;
     }
   }
   if (nev > 0) pthread_mutex_unlock(&lp->mu);
@@ -260,9 +284,20 @@ static int loop_poll (lua_State *L) {
       if (!aio_idbuf_push(&lp->due, id))
         return luaL_error(L, "not enough memory for timers");
   }
-  for (i = 0; i < nio; i++) {
-    lua_pushinteger(L, (lua_Integer)fired[i]);
-    lua_rawseti(L, 3, i + 1);
+  /* a socket with a waiting task is reachable (from the task), so these
+     pointers are still good after the allocations below */
+  if (nfired > 0) {
+    lua_getiuservalue(L, 1, AIO_UV_SOCKS);
+    for (i = 0; i < nfired; i++) {
+      int n;
+      lua_rawgeti(L, -1, (lua_Integer)fired[i]->slot + 1);
+      if (lua_touserdata(L, -1) == (void *)fired[i]) {
+        n = aio_sock_take_waiters(L, lua_gettop(L), fired[i], fired_bits[i]);
+        for (; n > 0; n--) lua_rawseti(L, 3, ++nio);
+      }
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
   }
   for (k = 0; k < lp->due.n; k++) {
     lua_pushinteger(L, (lua_Integer)lp->due.v[k]);
@@ -272,7 +307,7 @@ static int loop_poll (lua_State *L) {
     lua_pushinteger(L, (lua_Integer)lp->taken.v[k]);
     lua_rawseti(L, 5, (lua_Integer)k + 1);
   }
-  lua_pushinteger(L, nio / 2);
+  lua_pushinteger(L, nio);
   lua_pushinteger(L, (lua_Integer)lp->due.n);
   lua_pushinteger(L, (lua_Integer)lp->taken.n);
   lp->taken.n = 0;
@@ -320,6 +355,7 @@ static const luaL_Reg loop_methods[] = {
   {"timer_cancel", loop_timer_cancel},
   {"ntimers", loop_ntimers},
   {"nsocks", loop_nsocks},
+  {"nwaiting", loop_nwaiting},
   {"has_posted", loop_has_posted},
   {"poll", loop_poll},
   {"post", loop_post},
@@ -343,6 +379,8 @@ int luaopen_ct_aio (lua_State *L) {
   lua_pop(L, 1);
   luaL_newlib(L, aio_funcs);
   aio_sock_register(L);
+  aio_sched_register(L);
+  aio_stream_register(L);
   lua_pushinteger(L, AIO_READ);
   lua_setfield(L, -2, "READ");
   lua_pushinteger(L, AIO_WRITE);

@@ -3,10 +3,12 @@
 ** Each socket is registered once with its loop's epoll, edge-triggered;
 ** 'ready' remembers what epoll last said, so a read that finds nothing
 ** buffered and the socket drained goes straight to waiting instead of
-** making a recv that would fail. Functions return false for "would block":
-** the Lua side then waits (want) and calls again. Writes never block: what
-** the kernel does not take stays in the output buffer, flushed by the
-** loop's poll when epoll says the socket is writable.
+** making a recv that would fail. Writes never block: what the kernel does
+** not take stays in the output buffer, flushed by the loop's poll when
+** epoll says the socket is writable. This file has the socket itself and
+** what stdlib/asyncio_streams.lua needs to open, accept and close them;
+** the reading and writing methods of the streams, which suspend tasks,
+** are in ct_aio_stream.c.
 */
 #define _GNU_SOURCE  /* accept4, memmem */
 #include <arpa/inet.h>
@@ -50,6 +52,13 @@ static int buf_reserve (aio_buf *b, size_t need) {
   return 1;
 }
 
+int aio_buf_append (aio_buf *b, const char *p, size_t len) {
+  if (!buf_reserve(b, len)) return 0;
+  memcpy(b->p + b->off + b->len, p, len);
+  b->len += len;
+  return 1;
+}
+
 static void buf_consume (aio_buf *b, size_t n) {
   b->off += n;
   b->len -= n;
@@ -63,7 +72,7 @@ static void buf_free (aio_buf *b) {
 
 /* ---- the socket object -------------------------------------------------------- */
 
-static aio_sock *checksock (lua_State *L, int idx) {
+aio_sock *aio_checksock (lua_State *L, int idx) {
   return (aio_sock *)ct_checkhandle(L, idx, &aio_sock_kind);
 }
 
@@ -159,13 +168,13 @@ static aio_sock *new_sock (lua_State *L, int loopidx, int fd, unsigned ready,
   struct epoll_event ev;
   uint64_t key;
   int e = 0;
-  aio_sock *s = (aio_sock *)lua_newuserdatauv(L, sizeof(aio_sock), 1);
+  aio_sock *s = (aio_sock *)lua_newuserdatauv(L, sizeof(aio_sock), 3);
   memset(s, 0, sizeof *s);
   s->kind = &aio_sock_kind;
   s->fd = -1;
   s->loop = lp;
   lua_pushvalue(L, loopidx);
-  lua_setiuservalue(L, -2, 1);  /* the loop outlives its sockets */
+  lua_setiuservalue(L, -2, AIO_UV_LOOP);  /* the loop outlives its sockets */
   luaL_setmetatable(L, "cthreads.asyncio.socket");
   memset(&ev, 0, sizeof ev);
   ev.events = EPOLLIN | EPOLLRDHUP | EPOLLET | (listening ? 0 : EPOLLOUT);
@@ -187,6 +196,10 @@ static aio_sock *new_sock (lua_State *L, int loopidx, int fd, unsigned ready,
     close(fd);
     luaL_error(L, "cannot watch a socket: %s", strerror(e));
   }
+  lua_getiuservalue(L, loopidx, AIO_UV_SOCKS);  /* for the loop's poll */
+  lua_pushvalue(L, -2);
+  lua_rawseti(L, -2, (lua_Integer)s->slot + 1);
+  lua_pop(L, 1);
   return s;
 }
 
@@ -333,17 +346,17 @@ fail:
 /* ---- socket methods ------------------------------------------------------------- */
 
 static int s_id (lua_State *L) {
-  lua_pushinteger(L, checksock(L, 1)->id);
+  lua_pushinteger(L, aio_checksock(L, 1)->id);
   return 1;
 }
 
 static int s_fileno (lua_State *L) {
-  lua_pushinteger(L, checksock(L, 1)->fd);
+  lua_pushinteger(L, aio_checksock(L, 1)->fd);
   return 1;
 }
 
 static int s_sockname (lua_State *L) {
-  aio_sock *s = checksock(L, 1);
+  aio_sock *s = aio_checksock(L, 1);
   struct sockaddr_storage ss;
   socklen_t len = sizeof ss;
   if (s->fd < 0 || getsockname(s->fd, (struct sockaddr *)&ss, &len) != 0) return 0;
@@ -351,7 +364,7 @@ static int s_sockname (lua_State *L) {
 }
 
 static int s_peername (lua_State *L) {
-  aio_sock *s = checksock(L, 1);
+  aio_sock *s = aio_checksock(L, 1);
   struct sockaddr_storage ss;
   socklen_t len = sizeof ss;
   if (s->fd < 0 || getpeername(s->fd, (struct sockaddr *)&ss, &len) != 0) return 0;
@@ -360,7 +373,7 @@ static int s_peername (lua_State *L) {
 
 /* connect_error() -> nil when connected, else the reason */
 static int s_connect_error (lua_State *L) {
-  aio_sock *s = checksock(L, 1);
+  aio_sock *s = aio_checksock(L, 1);
   int e = 0;
   socklen_t len = sizeof e;
   if (s->fd < 0) e = EBADF;
@@ -370,36 +383,9 @@ static int s_connect_error (lua_State *L) {
   return 1;
 }
 
-/* want(bits) -> true when already satisfied (then nothing is recorded) */
-static int s_want (lua_State *L) {
-  aio_sock *s = checksock(L, 1);
-  unsigned bits = (unsigned)luaL_checkinteger(L, 2);
-  unsigned now = 0;
-  if (s->loop->epfd < 0) return luaL_error(L, "Event loop is closed");
-  if (s->fd < 0) now = bits;  /* closed: every wait ends at once */
-  else {
-    now = s->ready & bits & (AIO_READ | AIO_WRITE);
-    if ((bits & AIO_DRAIN) && (s->out.len <= AIO_LOW_WATER || s->err))
-      now |= AIO_DRAIN;
-  }
-  if (now) {
-    lua_pushboolean(L, 1);
-    return 1;
-  }
-  s->want |= bits;
-  lua_pushboolean(L, 0);
-  return 1;
-}
-
-static int s_unwant (lua_State *L) {
-  aio_sock *s = checksock(L, 1);
-  s->want &= ~(unsigned)luaL_checkinteger(L, 2);
-  return 0;
-}
-
 /* accept() -> socket | false (would block) */
 static int s_accept (lua_State *L) {
-  aio_sock *s = checksock(L, 1);
+  aio_sock *s = aio_checksock(L, 1);
   int fd;
   if (s->fd < 0) return luaL_error(L, "the server is closed");
   for (;;) {
@@ -425,7 +411,7 @@ static int s_accept (lua_State *L) {
 ** A short read means the socket is drained (TCP on Linux), unless epoll
 ** already reported a hang-up, after which only recv's 0 is trusted.
 */
-static long fill (lua_State *L, aio_sock *s) {
+long aio_sock_fill (lua_State *L, aio_sock *s) {
   size_t room;
   ssize_t n;
   if (s->eof || s->fd < 0) return 0;
@@ -455,99 +441,13 @@ static long fill (lua_State *L, aio_sock *s) {
   }
 }
 
-static void push_taken (lua_State *L, aio_sock *s, size_t n) {
+void aio_sock_take (lua_State *L, aio_sock *s, size_t n) {
   lua_pushlstring(L, s->in.p + s->in.off, n);
   buf_consume(&s->in, n);
 }
 
-/* read(n) -> up to n bytes (at least 1) | "" at end of stream | false */
-static int s_read (lua_State *L) {
-  aio_sock *s = checksock(L, 1);
-  lua_Integer n = luaL_checkinteger(L, 2);
-  long r;
-  luaL_argcheck(L, n > 0, 2, "must be positive");
-  if (s->in.len == 0) {
-    r = fill(L, s);
-    if (r < 0) {
-      lua_pushboolean(L, 0);
-      return 1;
-    }
-  }
-  push_taken(L, s, s->in.len < (size_t)n ? s->in.len : (size_t)n);
-  return 1;
-}
-
-/* finds 'sep' in the buffer from byte 'from' on; -1 if absent */
-static long find_sep (const aio_sock *s, size_t from, const char *sep, size_t seplen) {
-  const char *base = s->in.p + s->in.off;
-  const char *hit;
-  if (s->in.len < seplen || from > s->in.len - seplen) return -1;
-  if (seplen == 1) hit = memchr(base + from, sep[0], s->in.len - from);
-  else hit = memmem(base + from, s->in.len - from, sep, seplen);
-  return hit ? (long)(hit - base) : -1;
-}
-
-/*
-** readuntil(sep) -> data up to and including sep | false (would block) |
-** nil, partial (the stream ended first; the buffer is emptied)
-*/
-static int s_readuntil (lua_State *L) {
-  aio_sock *s = checksock(L, 1);
-  size_t seplen;
-  const char *sep = luaL_checklstring(L, 2, &seplen);
-  size_t from = 0;
-  luaL_argcheck(L, seplen > 0, 2, "separator should be at least one-byte string");
-  for (;;) {
-    long at = find_sep(s, from, sep, seplen);
-    long r;
-    if (at >= 0) {
-      push_taken(L, s, (size_t)at + seplen);
-      return 1;
-    }
-    if (s->in.len >= seplen) from = s->in.len - seplen + 1;
-    r = fill(L, s);
-    if (r < 0) {
-      lua_pushboolean(L, 0);
-      return 1;
-    }
-    if (r == 0) {
-      lua_pushnil(L);
-      push_taken(L, s, s->in.len);
-      return 2;
-    }
-  }
-}
-
-/* readexactly(n) -> n bytes | false | nil, partial */
-static int s_readexactly (lua_State *L) {
-  aio_sock *s = checksock(L, 1);
-  lua_Integer n = luaL_checkinteger(L, 2);
-  luaL_argcheck(L, n >= 0, 2, "must be non-negative");
-  while (s->in.len < (size_t)n) {
-    long r = fill(L, s);
-    if (r < 0) {
-      lua_pushboolean(L, 0);
-      return 1;
-    }
-    if (r == 0) {
-      lua_pushnil(L);
-      push_taken(L, s, s->in.len);
-      return 2;
-    }
-  }
-  push_taken(L, s, (size_t)n);
-  return 1;
-}
-
-/* at_eof(): the stream has ended and nothing is left in the buffer */
-static int s_at_eof (lua_State *L) {
-  aio_sock *s = checksock(L, 1);
-  lua_pushboolean(L, s->in.len == 0 && (s->eof || s->fd < 0));
-  return 1;
-}
-
 /* sends what the output buffer holds, as far as the kernel takes it */
-static void flush (aio_sock *s) {
+void aio_sock_flush (aio_sock *s) {
   while (s->out.len > 0 && s->fd >= 0) {
     ssize_t n = send(s->fd, s->out.p + s->out.off, s->out.len, MSG_NOSIGNAL);
     if (n > 0) {
@@ -565,91 +465,77 @@ static void flush (aio_sock *s) {
   }
 }
 
-static int raise_lost (lua_State *L, aio_sock *s) {
-  return luaL_error(L, "connection lost: %s", strerror(s->err));
-}
-
-/* write(data): never blocks; what the kernel does not take is buffered */
-static int s_write (lua_State *L) {
-  aio_sock *s = checksock(L, 1);
-  size_t len;
-  const char *p = luaL_checklstring(L, 2, &len);
-  if (s->fd < 0 || s->closing) return luaL_error(L, "write to a closed connection");
-  if (s->err) return raise_lost(L, s);
-  if (len == 0) return 0;
-  if (s->out.len == 0 && (s->ready & AIO_WRITE)) {
-    ssize_t n;
-    do n = send(s->fd, p, len, MSG_NOSIGNAL); while (n < 0 && errno == EINTR);
-    if (n >= 0) {
-      p += n;
-      len -= (size_t)n;
-      if (len > 0) s->ready &= ~AIO_WRITE;
-    }
-    else if (errno == EAGAIN || errno == EWOULDBLOCK) s->ready &= ~AIO_WRITE;
-    else {
-      s->err = errno;
-      return raise_lost(L, s);
-    }
-    if (len == 0) return 0;
+/* the tasks waiting on 's', taken off it (to be woken by the caller) */
+int aio_sock_take_waiters (lua_State *L, int idx, aio_sock *s, unsigned bits) {
+  int n = 0;
+  if ((bits & AIO_READ) && (s->waiting & AIO_READ)) {
+    lua_getiuservalue(L, idx, AIO_UV_READER);
+    lua_pushnil(L);
+    lua_setiuservalue(L, idx, AIO_UV_READER);
+    s->waiting &= ~AIO_READ;
+    s->loop->nwaiting--;
+    n++;
   }
-  if (!buf_reserve(&s->out, len))
-    return luaL_error(L, "not enough memory for a socket buffer");
-  memcpy(s->out.p + s->out.off + s->out.len, p, len);
-  s->out.len += len;
-  return 0;
+  if ((bits & (AIO_WRITE | AIO_DRAIN)) && (s->waiting & AIO_WRITE)) {
+    lua_getiuservalue(L, idx, AIO_UV_WRITER);
+    lua_pushnil(L);
+    lua_setiuservalue(L, idx, AIO_UV_WRITER);
+    s->waiting &= ~AIO_WRITE;
+    s->loop->nwaiting--;
+    n++;
+  }
+  if (bits & AIO_READ) s->want &= ~AIO_READ;
+  if (bits & (AIO_WRITE | AIO_DRAIN)) s->want &= ~(AIO_WRITE | AIO_DRAIN);
+  return n;
 }
 
-/* must_drain() -> true when the output buffer is over the high-water mark;
-   raises if the connection was lost */
-static int s_must_drain (lua_State *L) {
-  aio_sock *s = checksock(L, 1);
-  if (s->err) return raise_lost(L, s);
-  lua_pushboolean(L, s->fd >= 0 && s->out.len > AIO_HIGH_WATER);
-  return 1;
-}
-
-static int s_pending (lua_State *L) {
-  lua_pushinteger(L, (lua_Integer)checksock(L, 1)->out.len);
-  return 1;
-}
-
-/* close(): at once when nothing is waiting to be sent, else once flushed */
+/*
+** close() -> the tasks that waited on the socket (to wake: they find it
+** closed). At once when nothing is waiting to be sent, else once flushed;
+** reading stops at once.
+*/
 static int s_close (lua_State *L) {
-  aio_sock *s = checksock(L, 1);
+  aio_sock *s = aio_checksock(L, 1);
   if (s->fd < 0) return 0;
-  if (s->out.len == 0 || s->err || s->loop->epfd < 0) aio_sock_close_now(s);
-  else s->closing = 1;
-  return 0;
+  s->eof = 1;
+  if (s->out.len == 0 || s->err || s->loop->epfd < 0) {
+    aio_sock_close_now(s);
+    return aio_sock_take_waiters(L, 1, s, AIO_READ | AIO_WRITE);
+  }
+  s->closing = 1;  /* a drain or wait_closed goes on waiting for the flush */
+  return aio_sock_take_waiters(L, 1, s, AIO_READ);
 }
 
+/* abort() -> the waiting tasks; closes at once, dropping unsent data */
 static int s_abort (lua_State *L) {
-  aio_sock_close_now(checksock(L, 1));
-  return 0;
+  aio_sock *s = aio_checksock(L, 1);
+  aio_sock_close_now(s);
+  return aio_sock_take_waiters(L, 1, s, AIO_READ | AIO_WRITE);
 }
 
 /* write_eof(): shuts down the sending side once the buffer is flushed */
 static int s_write_eof (lua_State *L) {
-  aio_sock *s = checksock(L, 1);
+  aio_sock *s = aio_checksock(L, 1);
   if (s->fd < 0 || s->closing) return 0;
-  flush(s);
+  aio_sock_flush(s);
   if (s->out.len == 0) shutdown(s->fd, SHUT_WR);
   else return luaL_error(L, "write_eof with data still buffered: drain() first");
   return 0;
 }
 
 static int s_is_closing (lua_State *L) {
-  aio_sock *s = checksock(L, 1);
+  aio_sock *s = aio_checksock(L, 1);
   lua_pushboolean(L, s->fd < 0 || s->closing);
   return 1;
 }
 
 static int s_is_closed (lua_State *L) {
-  lua_pushboolean(L, checksock(L, 1)->fd < 0);
+  lua_pushboolean(L, aio_checksock(L, 1)->fd < 0);
   return 1;
 }
 
 static int s_tostring (lua_State *L) {
-  aio_sock *s = checksock(L, 1);
+  aio_sock *s = aio_checksock(L, 1);
   lua_pushfstring(L, "asyncio socket (fd %d)", s->fd);
   return 1;
 }
@@ -661,7 +547,7 @@ unsigned aio_sock_event (aio_sock *s, uint32_t events) {
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) s->ready |= AIO_READ;
   if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
     s->ready |= AIO_WRITE;
-    if (s->out.len > 0) flush(s);
+    if (s->out.len > 0) aio_sock_flush(s);
   }
   if (s->closing && (s->out.len == 0 || s->err)) aio_sock_close_locked(s);
   if (s->fd < 0) bits = s->want;  /* closed: wake whoever waits */
@@ -680,16 +566,7 @@ static const luaL_Reg sock_methods[] = {
   {"sockname", s_sockname},
   {"peername", s_peername},
   {"connect_error", s_connect_error},
-  {"want", s_want},
-  {"unwant", s_unwant},
   {"accept", s_accept},
-  {"read", s_read},
-  {"readuntil", s_readuntil},
-  {"readexactly", s_readexactly},
-  {"at_eof", s_at_eof},
-  {"write", s_write},
-  {"must_drain", s_must_drain},
-  {"pending", s_pending},
   {"close", s_close},
   {"abort", s_abort},
   {"write_eof", s_write_eof},

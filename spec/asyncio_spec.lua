@@ -837,8 +837,11 @@ describe("asyncio", function()
       run(function()
         local server = asyncio.start_server(function() end, "127.0.0.1", 0)
         local port = server.port
+        sleep(0)  -- the server's accept task is waiting
         server:close()
         assert.is_false(server:is_serving())
+        sleep(0)
+        assert.are.same({asyncio.current_task()}, asyncio.all_tasks())
         local ok, err = pcall(asyncio.open_connection, "127.0.0.1", port)
         assert.is_false(ok)
         assert.matches("cannot connect to 127.0.0.1:" .. port, err)

@@ -13,12 +13,12 @@ local native = require("cthreads.native.asyncio")
 local class = require("cthreads.class")
 local threading = require("cthreads.threading")
 local Object, checktype, argerror = class.Object, class.checktype, class.argerror
-local co_create, co_resume, co_yield = coroutine.create, coroutine.resume, coroutine.yield
+local co_create, co_yield = coroutine.create, coroutine.yield
 local co_running, co_close = coroutine.running, coroutine.close
 local pack, unpack, concat = table.pack, table.unpack, table.concat
+local rawget, select = rawget, select
 local traceback = debug.traceback
 local get_ident = threading.get_ident
-local READ, WRITE, DRAIN = native.READ, native.WRITE, native.DRAIN
 local time_scale = native.time_scale()
 
 local M = {}
@@ -43,22 +43,10 @@ end
 local running_loop = {}  -- thread ident -> the loop running in that thread
 local default_loop = {}  -- thread ident -> the loop get_event_loop() returns
 local thread_pools = {}  -- thread ident -> idle task coroutines, {n = count}
--- the task last resumed (by any thread): a cheap first guess for the
--- current task, trusted only if its coroutine is the running one
-local last_task = false
-
--- the task whose coroutine is running, or nil
-local function running_task()
-  local co = co_running()
-  local t = last_task
-  if t and t._co == co then return t end
-  local loop = running_loop[get_ident()]
-  if loop then
-    t = loop._current
-    if t and t._co == co then return t end
-  end
-  return nil
-end
+-- the task whose coroutine is running, or nil (kept by the native
+-- scheduler, bindings/ct_aio_sched.c, which resumes every task)
+local running_task = native.current_task
+local resume_task = native.resume_task
 
 -- markers passed through coroutine.yield / resume
 local WAIT = setmetatable({}, {__name = "asyncio wait"})      -- task arranged its wake-up
@@ -73,6 +61,7 @@ local PENDING, READY, CANCELLING, WAITING, FINISHED =
   "pending", "ready", "cancelling", "waiting", "finished"
 
 local NOVALUES = pack()  -- shared: no arguments, no results
+local FAILED = pack()    -- the _vals of a task that ended with an error
 local ONE_NIL = pack(nil)  -- shared: the results of a function returning nil
 local POOL_MAX = 1024    -- idle coroutines a thread keeps for new tasks
 
@@ -99,22 +88,27 @@ Task._cancel_msg = false
 Task._cancelled = false
 local task_count = 0
 
+-- The ready queue is one array of pairs: an entry (a task, or a callback
+-- handle), then the value to resume the task with (false: nothing; CANCEL;
+-- HANDLE for a callback). _rq_n counts slots, two per pair.
 local function push_ready(loop, entry, value)
-  local n = loop._rq_n + 1
+  local n = loop._rq_n + 2
   loop._rq_n = n
-  loop._rq_t[n] = entry
-  loop._rq_v[n] = value
+  local rq = loop._rq
+  rq[n - 1] = entry
+  rq[n] = value
 end
 
--- wakes a waiting task: it resumes in the loop's next round with 'value'
-local function wake(task, value)
+-- wakes a waiting task: it resumes in the loop's next round
+local function wake(task)
   if task._state == WAITING then
     task._state = READY
     local loop = task._loop
-    local n = loop._rq_n + 1
+    local n = loop._rq_n + 2
     loop._rq_n = n
-    loop._rq_t[n] = task
-    loop._rq_v[n] = value
+    local rq = loop._rq
+    rq[n - 1] = task
+    rq[n] = false
   end
 end
 
@@ -151,15 +145,16 @@ end
 local function nothing_to_undo() end
 
 -- done callbacks: fn(task, arg) when the task ends; arg is never nil
+-- (rawget: a missing index would go through the class's __index chain)
 local function add_cb(task, fn, arg)
   local i = 1
-  while task[i] ~= nil do i = i + 2 end
+  while rawget(task, i) ~= nil do i = i + 2 end
   task[i], task[i + 1] = fn, arg
 end
 
 local function remove_cb(task, fn, arg)
   local i = 1
-  while task[i] ~= nil do
+  while rawget(task, i) ~= nil do
     if task[i] == fn and task[i + 1] == arg then
       task[i] = false
       return
@@ -172,18 +167,18 @@ local function finish(loop, task)
   task._state = FINISHED
   loop._tasks[task] = nil
   local i = 1
-  local fn = task[1]
+  local fn = rawget(task, 1)
   while fn ~= nil do
     local arg = task[i + 1]
     task[i], task[i + 1] = nil, nil
     if fn then fn(task, arg) end
     i = i + 2
-    fn = task[i]
+    fn = rawget(task, i)
   end
 end
 
 local function set_error(loop, task, err, tb)
-  task._error, task._tb = err, tb
+  task._vals, task._error, task._tb = FAILED, err, tb
   if CancelledError:is(err) then
     task._cancelled = true
   else
@@ -232,10 +227,11 @@ local function after_step(loop, task, ok, tag, vals)
     if tag == DONE then
       finish_ok(loop, task, vals)
     else  -- a bare coroutine.yield() in the task: let the others run
-      local n = loop._rq_n + 1
+      local n = loop._rq_n + 2
       loop._rq_n = n
-      loop._rq_t[n] = task
-      loop._rq_v[n] = nil
+      local rq = loop._rq
+      rq[n - 1] = task
+      rq[n] = false
     end
   else
     fail(loop, task, tag)
@@ -276,30 +272,33 @@ local function start(loop, task)
   task._co = co
   local args = task._vals
   task._vals = NOVALUES
-  return after_step(loop, task, co_resume(co, f, unpack(args, 1, args.n)))
+  return after_step(loop, task, resume_task(task, co, f, unpack(args, 1, args.n)))
 end
 
-local function step(loop, task, value)
-  last_task = task
-  loop._current = task
+-- The native run_batch resumes READY tasks itself and calls these for the
+-- rest: a task's first run, a pending cancellation, a task's end.
+local function slow_step(loop, task, value)
   local state = task._state
-  if state ~= READY then
-    if state == PENDING then
-      task._state = READY
-      return start(loop, task)
-    elseif state == CANCELLING then
-      task._state = READY
-      if task._fn then  -- cancelled before it started: never runs
-        task._fn = false
-        return set_error(loop, task, cancelled_value(task), nil)
-      end
-      value = CANCEL
-    else
-      return
+  if state == PENDING then
+    task._state = READY
+    return start(loop, task)
+  elseif state == CANCELLING then
+    task._state = READY
+    if task._fn then  -- cancelled before it started: never runs
+      task._fn = false
+      return set_error(loop, task, cancelled_value(task), nil)
     end
+    return after_step(loop, task, resume_task(task, task._co, CANCEL))
   end
-  return after_step(loop, task, co_resume(task._co, value))
 end
+
+local function wait_cancelled(loop, task)  -- it suspended, but was cancelled
+  task._undo(task, task._undo_arg)
+  task._state = READY
+  push_ready(loop, task, CANCEL)
+end
+
+local run_batch  -- the native scheduler, set up below
 
 local function new_task(loop, f, ...)
   if loop._closed then error("Event loop is closed", 3) end
@@ -310,10 +309,11 @@ local function new_task(loop, f, ...)
     _undo = nothing_to_undo, _undo_arg = false,
   }, Task)
   loop._tasks[task] = true
-  local n = loop._rq_n + 1
+  local n = loop._rq_n + 2
   loop._rq_n = n
-  loop._rq_t[n] = task
-  loop._rq_v[n] = nil
+  local rq = loop._rq
+  rq[n - 1] = task
+  rq[n] = false
   return task
 end
 
@@ -346,7 +346,7 @@ function Task:result()
   if self._state ~= FINISHED then
     error(M.InvalidStateError("Result is not set."), 2)
   end
-  if self._error ~= nil then
+  if self._vals == FAILED then
     retrieved(self)
     error(self._error, 0)
   end
@@ -364,7 +364,7 @@ function Task:exception()
   return self._error
 end
 
-local function wake_waiter(_, waiter) wake(waiter, nil) end
+local function wake_waiter(_, waiter) wake(waiter) end
 local function stop_waiting(me, task) remove_cb(task, wake_waiter, me) end
 
 -- waits, inside a task, until 'task' has ended
@@ -414,7 +414,7 @@ end
 function Task:__tostring()
   local state = self._state
   if state == FINISHED then
-    state = self._cancelled and "cancelled" or (self._error ~= nil and "failed" or "finished")
+    state = self._cancelled and "cancelled" or (self._vals == FAILED and "failed" or "finished")
   elseif state == CANCELLING then
     state = "ready"
   end
@@ -474,13 +474,10 @@ M.EventLoop = Loop
 
 function Loop:init()
   self._h = native.new_loop()
-  self._rq_t, self._rq_v, self._rq_n = {}, {}, 0
+  self._rq, self._rq_n = {}, 0  -- ready queue (see push_ready)
   self._pool = false   -- the running thread's pool of idle coroutines
-  self._current = false  -- the task last resumed
-  self._spare_t, self._spare_v = {}, {}
+  self._spare = {}     -- the other ready array, swapped each round
   self._timers = {}   -- timer id -> task to wake, or a plain {fn, arg}
-  self._rd, self._wr = {}, {}  -- socket id -> the task waiting on it
-  self._nio = 0       -- how many tasks wait on sockets
   self._posted = {}   -- id posted by a thread -> {fn, arg}
   self._nthreads = 0  -- to_thread calls not yet back
   self._socks = setmetatable({}, {__mode = "v"})  -- socket id -> socket
@@ -494,18 +491,12 @@ local function check_open(loop)
   if loop._closed then error("Event loop is closed", 3) end
 end
 
-local function wake_io(slots, id, loop)
-  local t = slots[id]
-  if t then
-    slots[id] = nil
-    loop._nio = loop._nio - 1
-    wake(t, nil)
-  end
-end
-
+-- The loop would wait with nothing that could end the wait (no timer, no
+-- task waiting on a socket or a thread) but some other thread calling in.
+-- Without other threads, and with a main task to finish, that is a
+-- deadlock: an error rather than a hang.
 local function deadlock_check(loop)
-  if loop._main == nil or loop._rq_n > 0 or loop._stopping then return end
-  if loop._nio > 0 or loop._nthreads > 0 or loop._h:ntimers() > 0 then return end
+  if loop._main == nil then return end
   if threading.active_count() > 1 then return end  -- a thread may still call in
   if loop._h:has_posted() then return end  -- one did, then ended
   error("asyncio: deadlock: every task is waiting and no timer, socket or " ..
@@ -515,18 +506,15 @@ end
 -- one round: wait for I/O and timers (not at all if tasks are ready), then
 -- run every task and callback that was ready when the round began
 local function run_once(loop)
-  local block = loop._rq_n == 0 and not loop._stopping
-  if block then deadlock_check(loop) end
+  local h = loop._h
   local io_out, tm_out, po_out = loop._io_out, loop._tm_out, loop._po_out
-  local nio, ntm, npo = loop._h:poll(block, io_out, tm_out, po_out)
-  if nio > 0 then
-    local rd, wr = loop._rd, loop._wr
-    for i = 1, 2 * nio, 2 do
-      local id, bits = io_out[i], io_out[i + 1]
-      if bits & READ ~= 0 then wake_io(rd, id, loop) end
-      if bits & (WRITE | DRAIN) ~= 0 then wake_io(wr, id, loop) end
-    end
+  local nio, ntm, npo = h:poll(loop._rq_n == 0 and not loop._stopping,
+                               io_out, tm_out, po_out)
+  if nio < 0 then  -- it would wait forever
+    deadlock_check(loop)
+    nio, ntm, npo = h:poll(2, io_out, tm_out, po_out)
   end
+  for i = 1, nio do wake(io_out[i]) end
   if ntm > 0 then
     local timers = loop._timers
     for i = 1, ntm do
@@ -534,7 +522,7 @@ local function run_once(loop)
       local x = timers[id]
       if x then
         timers[id] = nil
-        if rawget(x, "_state") then wake(x, nil) else x[1](x[2]) end
+        if rawget(x, "_state") then wake(x) else x[1](x[2]) end
       end
     end
   end
@@ -551,14 +539,10 @@ local function run_once(loop)
   end
   local n = loop._rq_n
   if n == 0 then return end
-  local qt, qv = loop._rq_t, loop._rq_v
-  loop._rq_t, loop._rq_v, loop._rq_n = loop._spare_t, loop._spare_v, 0
-  for i = 1, n do
-    local t, v = qt[i], qv[i]
-    qt[i], qv[i] = nil, nil
-    if v == HANDLE then run_handle(t) else step(loop, t, v) end
-  end
-  loop._spare_t, loop._spare_v = qt, qv
+  local rq = loop._rq
+  loop._rq, loop._rq_n = loop._spare, 0
+  run_batch(loop, rq, n)
+  loop._spare = rq
 end
 
 local function report_failed(loop)
@@ -598,8 +582,6 @@ local function run(loop)
   running_loop[me] = loop
   local ok, err = pcall(run_rounds, loop)
   loop._running, loop._stopping, loop._thread = false, false, nil
-  loop._current = false
-  last_task = false  -- let the loop's tasks go (at worst a cache miss elsewhere)
   running_loop[me] = nil
   if not ok then error(err, 0) end
 end
@@ -701,7 +683,7 @@ function Loop:close()
   for t in pairs(self._tasks) do
     if t._co then pcall(co_close, t._co) end
   end
-  for _, s in pairs(self._socks) do s:abort() end
+  for _, s in pairs(self._socks) do s:abort() end  -- (their waiters end with the loop)
   report_failed(self)
   self._h:close()
   for ident, l in pairs(default_loop) do
@@ -788,7 +770,7 @@ local function cancel_all(loop)
   end)
   loop:run_until_complete(main)
   for _, t in ipairs(left) do
-    if t._state == FINISHED and not t._cancelled and t._error ~= nil then
+    if t._state == FINISHED and not t._cancelled and t._vals == FAILED then
       loop._failed[t] = nil
       report(("asyncio: unhandled error during asyncio.run() shutdown: %s\n%s"):format(
         t:get_name(), t._tb or error_text(t._error)))
@@ -826,20 +808,16 @@ local function undo_timer(task, id)
 end
 
 -- sleep(s, [result]): suspends the task for s seconds (scaled by
--- CTHREADS_TIME_SCALE); 0 just lets the other ready tasks run
-function M.sleep(s, result)
-  local co = co_running()
-  local me = last_task
-  if not me or me._co ~= co then
-    me = running_task()
-    if me == nil then outside("asyncio.sleep", 2) end
+-- CTHREADS_TIME_SCALE); 0 just lets the other ready tasks run. sleep(0) in
+-- a task is native (the native sleep calls this for everything else, so
+-- error levels count it).
+local function sleep_slow(s, result)
+  local me = running_task()
+  if me == nil then outside("asyncio.sleep", 3) end
+  if type(s) ~= "number" then
+    argerror(1, "sleep", "number expected, got " .. (s == nil and "no value" or type(s)), 3)
   end
-  if s == 0 then
-    if co_yield() == CANCEL then raise_cancelled(me) end
-    return result
-  end
-  checktype(s, "number", 1, "sleep")
-  if s < 0 or s ~= s then
+  if s <= 0 or s ~= s then
     if co_yield() == CANCEL then raise_cancelled(me) end
     return result
   end
@@ -857,10 +835,10 @@ end
 local function gather_cb(t, st)
   if st.dead then return end
   st.left = st.left - 1
-  if t._error ~= nil and not st.first then st.first = t end
+  if t._vals == FAILED and not st.first then st.first = t end
   if st.left == 0 or (st.first and not st.return_exceptions) then
     st.dead = true
-    wake(st.waiter, nil)
+    wake(st.waiter)
   end
 end
 
@@ -921,7 +899,7 @@ function M.gather(...)
   local results = {n = n}
   for i = 1, n do
     local t = tasks[i]
-    if t._error ~= nil then
+    if t._vals == FAILED then
       retrieved(t)
       results[i] = t._error
     else
@@ -936,14 +914,14 @@ local function wait_for_fired(st)
   st.timer = false
   if not st.dead then
     st.dead = true
-    wake(st.waiter, nil)
+    wake(st.waiter)
   end
 end
 
 local function wait_for_done(_, st)
   if not st.dead then
     st.dead = true
-    wake(st.waiter, nil)
+    wake(st.waiter)
   end
 end
 
@@ -1006,7 +984,7 @@ local function job_back(job)
   loop._nthreads = loop._nthreads - 1
   loop._workers[job.id] = nil
   local task = job.task
-  if task then wake(task, nil) end
+  if task then wake(task) end
 end
 
 local function undo_job(_, job) job.task = false end
@@ -1034,6 +1012,18 @@ function M.to_thread(f, ...)
   error(r[2], 0)
 end
 
+-- ---- the native scheduler -------------------------------------------------------
+
+run_batch, M.sleep = native.scheduler{
+  state_key = "_state", co_key = "_co", rq_key = "_rq", rqn_key = "_rq_n", h_key = "_h",
+  READY = READY, WAITING = WAITING, CANCELLING = CANCELLING,
+  WAIT = WAIT, DONE = DONE, HANDLE = HANDLE, CANCEL = CANCEL,
+  slow_step = slow_step, wait_cancelled = wait_cancelled,
+  finish = finish_ok, fail = fail, run_handle = run_handle,
+  sleep_slow = sleep_slow,
+  raise_cancelled = function() raise_cancelled(running_task()) end,
+}
+
 -- ---- the rest of the module ----------------------------------------------------
 
 local internals = {
@@ -1041,7 +1031,8 @@ local internals = {
   suspend = suspend, wake = wake, raise_cancelled = raise_cancelled,
   CANCEL = CANCEL, is_cancelled_error = is_cancelled_error,
   new_task = new_task, here = here, check_open = check_open,
-  wake_io = wake_io, report = report, error_text = error_text,
+  report = report, error_text = error_text, WAIT = WAIT,
+  raise_current_cancelled = function() raise_cancelled(running_task()) end,
 }
 require("cthreads.asyncio_sync")(M, internals)
 require("cthreads.asyncio_streams")(M, internals)

@@ -1,140 +1,51 @@
 -- asyncio's streams: start_server, open_connection, StreamReader and
--- StreamWriter over the native nonblocking sockets (bindings/ct_aio_sock.c).
--- A read that would block registers the task as the socket's reader and
--- suspends it until epoll says the socket is readable. Loaded by
+-- StreamWriter over the native nonblocking sockets. Reading and writing
+-- are native methods (bindings/ct_aio_stream.c) that suspend the task
+-- themselves when they would block; the rest is here. Loaded by
 -- stdlib/asyncio.lua, which passes the module table and the internals.
 
 local native = require("cthreads.native.asyncio")
 local class = require("cthreads.class")
 local Object, checktype, argerror = class.Object, class.checktype, class.argerror
-local concat = table.concat
 local traceback = debug.traceback
-local READ, WRITE, DRAIN = native.READ, native.WRITE, native.DRAIN
+local READ, WRITE = native.READ, native.WRITE
 
 return function(M, core)  -- the rest of the file is this function's body
-local running_task, outside, suspend = core.running_task, core.outside, core.suspend
-local raise_cancelled, CANCEL = core.raise_cancelled, core.CANCEL
-local new_task, here, check_open = core.new_task, core.here, core.check_open
-local wake_io, report, error_text = core.wake_io, core.report, core.error_text
+local running_task, outside = core.running_task, core.outside
+local new_task, here, check_open, wake = core.new_task, core.here, core.check_open, core.wake
+local report, error_text = core.report, core.error_text
 local is_cancelled_error = core.is_cancelled_error
 
--- ---- streams ---------------------------------------------------------------------
+local methods = native.stream_methods{
+  WAIT = core.WAIT, CANCEL = core.CANCEL,
+  raise_cancelled = core.raise_current_cancelled,
+  incomplete = function(partial, expected)
+    return M.IncompleteReadError(("%d bytes read on a total of %s expected bytes")
+                                 :format(#partial, tostring(expected)))
+  end,
+  undo_key = "_undo", undo_arg_key = "_undo_arg",
+}
+local sock_wait = methods.wait
 
--- waits until the socket is ready for 'bit'; rec = {slots, id, sock, bit}
-local function undo_io(task, rec)
-  local slots = rec[1]
-  if slots[rec[2]] == task then
-    slots[rec[2]] = nil
-    task._loop._nio = task._loop._nio - 1
-  end
-  rec[3]:unwant(rec[4])
-end
-
-local function wait_io(conn, rec, what)
-  local me = running_task()
-  if me == nil then outside(what, 3) end
-  local loop = conn._loop
-  if me._loop ~= loop then error("the connection belongs to another event loop", 3) end
-  local slots, id = rec[1], rec[2]
-  if slots[id] then
-    error(what .. " called while another task is already waiting on this connection", 3)
-  end
-  if rec[3]:want(rec[4]) then return end  -- ready already
-  slots[id] = me
-  loop._nio = loop._nio + 1
-  if suspend(me, undo_io, rec) == CANCEL then raise_cancelled(me) end
-end
-
--- the reading and writing halves share one connection record
-local function new_conn(loop, s)
-  local id = s:id()
-  loop._socks[id] = s
-  local conn = {_loop = loop, _s = s, _id = id}
-  conn._rdrec = {loop._rd, id, s, READ}
-  conn._wrrec = {loop._wr, id, s, WRITE}
-  conn._dnrec = {loop._wr, id, s, DRAIN}
-  return conn
-end
-
--- wakes whoever waits on a connection that just closed
-local function wake_closed(conn)
-  local loop = conn._loop
-  wake_io(loop._rd, conn._id, loop)
-  wake_io(loop._wr, conn._id, loop)
-end
+-- ---- streams ----------------------------------------------------------------------
+-- A reader and a writer are tables holding their socket at [1], where the
+-- native methods look for it.
 
 local StreamReader = Object:extend("StreamReader")
 M.StreamReader = StreamReader
 
 -- read([n=-1]): up to n bytes, at least one unless the stream ended ("");
 -- n < 0 reads until the end of the stream
-function StreamReader:read(n)
-  checktype(n, "number", 1, "read", true)
-  n = n or -1
-  if n == 0 then return "" end
-  local s, rec = self._conn._s, self._conn._rdrec
-  if n < 0 then
-    local parts = {}
-    while true do
-      local chunk = s:read(65536)
-      if chunk == "" then break end
-      if chunk then parts[#parts + 1] = chunk
-      else wait_io(self._conn, rec, "StreamReader:read") end
-    end
-    return concat(parts)
-  end
-  while true do
-    local r = s:read(n)
-    if r then return r end
-    wait_io(self._conn, rec, "StreamReader:read")
-  end
-end
-
+StreamReader.read = methods.read
 -- readline(): a line with its "\n"; at the end of the stream what is left
 -- (a last line without "\n", or "")
-function StreamReader:readline()
-  local s, rec = self._conn._s, self._conn._rdrec
-  while true do
-    local r, partial = s:readuntil("\n")
-    if r then return r end
-    if r == nil then return partial end
-    wait_io(self._conn, rec, "StreamReader:readline")
-  end
-end
-
-local function incomplete(partial, expected)
-  return M.IncompleteReadError(("%d bytes read on a total of %s expected bytes")
-                               :format(#partial, tostring(expected)))
-end
-
+StreamReader.readline = methods.readline
 -- readuntil([sep="\n"]): data up to and including sep; IncompleteReadError
 -- if the stream ends first
-function StreamReader:readuntil(sep)
-  checktype(sep, "string", 1, "readuntil", true)
-  sep = sep or "\n"
-  local s, rec = self._conn._s, self._conn._rdrec
-  while true do
-    local r, partial = s:readuntil(sep)
-    if r then return r end
-    if r == nil then error(incomplete(partial, "undefined"), 2) end
-    wait_io(self._conn, rec, "StreamReader:readuntil")
-  end
-end
-
+StreamReader.readuntil = methods.readuntil
 -- readexactly(n): exactly n bytes; IncompleteReadError if the stream ends first
-function StreamReader:readexactly(n)
-  checktype(n, "number", 1, "readexactly")
-  if n < 0 then argerror(1, "readexactly", "readexactly size can not be less than zero") end
-  local s, rec = self._conn._s, self._conn._rdrec
-  while true do
-    local r, partial = s:readexactly(n)
-    if r then return r end
-    if r == nil then error(incomplete(partial, n), 2) end
-    wait_io(self._conn, rec, "StreamReader:readexactly")
-  end
-end
-
-function StreamReader:at_eof() return self._conn._s:at_eof() end
+StreamReader.readexactly = methods.readexactly
+StreamReader.at_eof = methods.at_eof
 
 -- lines(): for line in reader:lines() do ... end (lines keep their "\n")
 function StreamReader:lines()
@@ -147,49 +58,36 @@ end
 local StreamWriter = Object:extend("StreamWriter")
 M.StreamWriter = StreamWriter
 
--- write(data): queued at once (never waits); drain() waits if too much is pending
-function StreamWriter:write(data)
-  if type(data) ~= "string" then
-    if type(data) == "number" then data = tostring(data)
-    else checktype(data, "string", 1, "write") end
-  end
-  self._conn._s:write(data)
-end
+-- write(data): queued at once (never waits); drain() waits if too much is
+-- pending, and raises if the connection was lost
+StreamWriter.write = methods.write
+StreamWriter.drain = methods.drain
+-- wait_closed(): after close(), waits until the output is flushed and the
+-- socket closed
+StreamWriter.wait_closed = methods.wait_closed
 
 function StreamWriter:writelines(list)
   checktype(list, "table", 1, "writelines")
   for _, d in ipairs(list) do self:write(d) end
 end
 
--- drain(): waits until the output buffer is low enough; raises if the
--- connection was lost
-function StreamWriter:drain()
-  local conn = self._conn
-  local s = conn._s
-  while s:must_drain() do wait_io(conn, conn._dnrec, "StreamWriter:drain") end
+local function wake_all(...)
+  for i = 1, select("#", ...) do wake((select(i, ...))) end
 end
 
+-- close(): sends what is buffered, then closes; a task reading the same
+-- connection gets "" from now on
 function StreamWriter:close()
-  local conn = self._conn
-  conn._s:close()
-  wake_closed(conn)
+  wake_all(self[1]:close())
 end
 
-function StreamWriter:is_closing() return self._conn._s:is_closing() end
-
--- wait_closed(): waits until the output is flushed and the socket closed
-function StreamWriter:wait_closed()
-  local conn = self._conn
-  local s = conn._s
-  while not s:is_closed() do wait_io(conn, conn._dnrec, "StreamWriter:wait_closed") end
-end
-
-function StreamWriter:write_eof() self._conn._s:write_eof() end
+function StreamWriter:is_closing() return self[1]:is_closing() end
+function StreamWriter:write_eof() self[1]:write_eof() end
 function StreamWriter:can_write_eof() return true end
 
 -- get_extra_info("peername" | "sockname") -> {host, port}
 function StreamWriter:get_extra_info(name, default)
-  local s = self._conn._s
+  local s = self[1]
   local host, port
   if name == "peername" then host, port = s:peername()
   elseif name == "sockname" then host, port = s:sockname() end
@@ -199,9 +97,10 @@ end
 
 StreamWriter.__close = StreamWriter.close
 
-local function new_streams(conn)
-  local r = setmetatable({_conn = conn}, StreamReader)
-  local w = setmetatable({_conn = conn}, StreamWriter)
+local function new_streams(loop, s)
+  loop._socks[s:id()] = s
+  local r = setmetatable({s}, StreamReader)
+  local w = setmetatable({s}, StreamWriter)
   return r, w
 end
 
@@ -226,9 +125,9 @@ function M.open_connection(host, port)
   for _, addr in ipairs(addrs) do
     local s, pending = native.connect(loop._h, addr)
     if s then
-      local conn = new_conn(loop, s)
+      loop._socks[s:id()] = s
       if pending then
-        local ok, err = pcall(wait_io, conn, conn._wrrec, "asyncio.open_connection")
+        local ok, err = pcall(sock_wait, s, WRITE)
         if not ok then
           s:abort()
           error(err, 0)
@@ -240,7 +139,7 @@ function M.open_connection(host, port)
           last = e
         end
       end
-      if s then return new_streams(conn) end
+      if s then return new_streams(loop, s) end
     else
       last = pending
     end
@@ -270,17 +169,16 @@ end
 
 local function accept_loop(server, ls)
   local loop = server._loop
-  local conn = new_conn(loop, ls)
-  while true do
+  loop._socks[ls:id()] = ls
+  while not ls:is_closed() do
     local ok, c = pcall(ls.accept, ls)
     if not ok then
       report("asyncio: " .. error_text(c))
       M.sleep(0.1)
     elseif c then
-      local r, w = new_streams(new_conn(loop, c))
-      new_task(loop, serve_client, server, r, w)
+      new_task(loop, serve_client, server, new_streams(loop, c))
     else
-      wait_io(conn, conn._rdrec, "accept")
+      sock_wait(ls, READ)
     end
   end
 end
@@ -329,7 +227,7 @@ function Server:is_serving() return not self._closed:is_set() end
 function Server:close()
   if self._closed:is_set() then return end
   for _, t in ipairs(self._tasks) do t:cancel() end
-  for _, s in ipairs(self._socks) do s:abort() end
+  for _, s in ipairs(self._socks) do wake_all(s:abort()) end
   self._closed:set()
 end
 

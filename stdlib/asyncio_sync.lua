@@ -81,7 +81,7 @@ end
 
 local function wake_rec(rec, granted)
   rec[2] = granted
-  wake(rec[1], nil)
+  wake(rec[1])
 end
 
 -- Only the thread running a primitive's loop may change it: like Python's,
