@@ -1,12 +1,16 @@
 /*
-** asyncio, native half: the pieces of an event loop that want C speed.
-** A loop (ct_aio_loop.c) owns an epoll instance, an eventfd that other
-** threads write to wake it, and a timer heap (ct_aio_timers.c); sockets
-** (ct_aio_sock.c) are nonblocking, registered edge-triggered, and buffer
-** their input and output in C. The scheduler itself (tasks, the ready
-** queue) is Lua, in stdlib/asyncio.lua; it talks to C through integer ids:
-** a timer id, a socket id, or a posted id from another thread.
-** One loop belongs to one OS thread at a time; nothing here is global.
+** asyncio, native half: the parts of the event loop that run at every task
+** switch or I/O operation. A loop (ct_aio_loop.c) owns an epoll instance,
+** an eventfd that other threads write to wake it, and a timer heap
+** (ct_aio_timers.c). The scheduler core (ct_aio_sched.c) resumes the ready
+** tasks of a round and is sleep(0). Sockets (ct_aio_sock.c) are
+** nonblocking, registered edge-triggered once, with their input and output
+** buffered in C; the stream methods (ct_aio_stream.c) read and write them
+** and suspend the running task where it would block. Tasks, cancellation,
+** the primitives and the servers are Lua (stdlib/asyncio*.lua), which
+** these files call back for anything that is not the common case.
+** One loop belongs to one OS thread at a time; nothing here is global but
+** thread-local state.
 */
 #ifndef CT_AIO_H
 #define CT_AIO_H
@@ -98,7 +102,7 @@ typedef struct aio_buf { char *p; size_t off, len, cap; } aio_buf;
 typedef struct aio_sock {
   const ct_kind *kind;
   int fd;               /* -1 once closed */
-  int id;               /* the Lua side's key for wake-ups */
+  int id;               /* a number, unique in its loop, for the Lua side */
   uint32_t slot;        /* in the loop's socket set */
   aio_loop *loop;       /* kept alive: the socket's user value */
   unsigned ready, want;

@@ -1,9 +1,9 @@
 /*
-** asyncio's native loop: one epoll wait per loop iteration, detached from
-** the runtime whenever it may block, so other threads (and other threads'
-** loops) run meanwhile. poll() reports what became runnable as ids in
-** three Lua tables: sockets a task waits on, timers that are due, and ids
-** posted by other threads through the eventfd.
+** asyncio's native loop: one epoll wait per loop round, detached from the
+** runtime whenever it may block, so other threads (and other threads'
+** loops) run meanwhile. poll() reports what became runnable in three Lua
+** tables: the tasks whose socket is ready, the ids of the timers that are
+** due, and the ids other threads posted through the eventfd.
 */
 #include <errno.h>
 #include <math.h>
@@ -143,24 +143,9 @@ static int loop_timer_cancel (lua_State *L) {
   return 1;
 }
 
-static int loop_ntimers (lua_State *L) {
-  lua_pushinteger(L, (lua_Integer)checkloop(L, 1)->timers.n);
-  return 1;
-}
-
 /* has_posted() -> whether a thread posted something not yet taken */
 static int loop_has_posted (lua_State *L) {
   lua_pushboolean(L, __atomic_load_n(&checkloop(L, 1)->signalled, __ATOMIC_SEQ_CST) != 0);
-  return 1;
-}
-
-static int loop_nwaiting (lua_State *L) {
-  lua_pushinteger(L, checkloop(L, 1)->nwaiting);
-  return 1;
-}
-
-static int loop_nsocks (lua_State *L) {
-  lua_pushinteger(L, __atomic_load_n(&checkloop(L, 1)->socks.count, __ATOMIC_RELAXED));
   return 1;
 }
 
@@ -353,9 +338,6 @@ static const luaL_Reg loop_methods[] = {
   {"timer_at", loop_timer_at},
   {"timer_after", loop_timer_after},
   {"timer_cancel", loop_timer_cancel},
-  {"ntimers", loop_ntimers},
-  {"nsocks", loop_nsocks},
-  {"nwaiting", loop_nwaiting},
   {"has_posted", loop_has_posted},
   {"poll", loop_poll},
   {"post", loop_post},

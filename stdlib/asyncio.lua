@@ -3,11 +3,14 @@
 -- asyncio.sleep, task:join(), queue:get() and friends suspend the task (a
 -- coroutine.yield to the loop) until what they wait for happens.
 --
--- The scheduler is here; the native half (bindings/ct_aio_*.c) keeps the
--- timers in a heap, waits on epoll (detached, so other threads run), owns
--- the nonblocking sockets, and hands back integer ids of what became ready.
--- Every thread may run its own loop: all state is per loop, and the loop
--- running in each thread is looked up by thread ident.
+-- This file has the tasks, the loop's rounds and the functions that wait;
+-- the synchronisation primitives are in asyncio_sync.lua, the streams in
+-- asyncio_streams.lua. The native half (bindings/ct_aio_*.c) resumes the
+-- ready tasks (the common case of a switch, calling back here for the
+-- rest), keeps the timers in a heap, waits on epoll (detached, so other
+-- threads run) and owns the nonblocking sockets. Every thread may run its
+-- own loop: all state is per loop, and the loop running in each thread is
+-- looked up by thread ident.
 
 local native = require("cthreads.native.asyncio")
 local class = require("cthreads.class")
@@ -15,7 +18,7 @@ local threading = require("cthreads.threading")
 local Object, checktype, argerror = class.Object, class.checktype, class.argerror
 local co_create, co_yield = coroutine.create, coroutine.yield
 local co_running, co_close = coroutine.running, coroutine.close
-local pack, unpack, concat = table.pack, table.unpack, table.concat
+local pack, unpack = table.pack, table.unpack
 local rawget, select = rawget, select
 local traceback = debug.traceback
 local get_ident = threading.get_ident
