@@ -291,6 +291,21 @@ static int aio_addr_string (lua_State *L) {
   return push_addr(L, checkaddr(L, 1, &len));
 }
 
+/* with_port(sockaddr, port) -> the same address with another port */
+static int aio_with_port (lua_State *L) {
+  socklen_t len;
+  const struct sockaddr *sa = checkaddr(L, 1, &len);
+  lua_Integer port = luaL_checkinteger(L, 2);
+  struct sockaddr_storage ss;
+  luaL_argcheck(L, port >= 0 && port <= 65535, 2, "port must be 0-65535");
+  luaL_argcheck(L, len <= sizeof ss, 1, "not a socket address");
+  memcpy(&ss, sa, len);
+  if (ss.ss_family == AF_INET) ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
+  else if (ss.ss_family == AF_INET6) ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
+  lua_pushlstring(L, (const char *)&ss, len);
+  return 1;
+}
+
 /*
 ** listen(loop, sockaddr, backlog) -> socket | nil, message
 */
@@ -578,6 +593,7 @@ static const luaL_Reg sock_methods[] = {
 static const luaL_Reg sock_funcs[] = {
   {"resolve", aio_resolve},
   {"addr_string", aio_addr_string},
+  {"with_port", aio_with_port},
   {"listen", aio_listen},
   {"connect", aio_connect},
   {NULL, NULL}

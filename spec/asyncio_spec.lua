@@ -79,6 +79,20 @@ describe("asyncio", function()
       loop:close()
     end)
 
+    it("a task may stop run_forever", function()
+      local loop = asyncio.new_event_loop()
+      local seen = {}
+      loop:create_task(function()
+        sleep(0.001)
+        seen[#seen + 1] = "task"
+        loop:stop()
+      end)
+      loop:run_forever()
+      assert.are.same({"task"}, seen)
+      assert.is_false(loop:is_running())
+      loop:close()
+    end)
+
     it("a callback that raises is reported and the loop goes on", function()
       local out, err = script([[
         local loop = asyncio.new_event_loop()
@@ -391,6 +405,25 @@ describe("asyncio", function()
       end)
     end)
 
+    it("a lock handed to a waiter that is cancelled before it runs passes on", function()
+      run(function()
+        local lock = asyncio.Lock()
+        lock:acquire()
+        local got = {}
+        local b = asyncio.create_task(function() lock:acquire() got[#got + 1] = "b" end)
+        local c = asyncio.create_task(function()
+          lock:acquire() got[#got + 1] = "c" lock:release()
+        end)
+        sleep(0)       -- both wait
+        lock:release() -- handed to b, which has not run yet
+        b:cancel()
+        c:join()
+        assert.is_true(b:cancelled())
+        assert.are.same({"c"}, got)
+        assert.is_false(lock:locked())
+      end)
+    end)
+
     it("a cancelled gather cancels its children", function()
       run(function()
         local a = asyncio.create_task(function() sleep(10) end)
@@ -674,6 +707,52 @@ describe("asyncio", function()
       for i = 1, 5 do
         assert.are.equal(("C%d M1\nC%d M2\nC%d M3\n"):format(i, i, i), replies[i])
       end
+    end)
+
+    it("serves more connections at once than one poll reports", function()
+      local n = run(function()
+        local server = asyncio.start_server(upper_echo, "127.0.0.1", 0)
+        local go = asyncio.Event()
+        local fs = {}
+        for i = 1, 300 do
+          fs[i] = function()
+            local r, w = asyncio.open_connection("127.0.0.1", server.port)
+            go:wait()
+            w:write("x" .. i .. "\n")
+            local line = r:readline()
+            w:close()
+            return line == ("X" .. i .. "\n")
+          end
+        end
+        local starter = asyncio.create_task(function() sleep(0.01) go:set() end)
+        local res = asyncio.gather(table.unpack(fs))
+        starter:join()
+        server:close()
+        local ok = 0
+        for i = 1, 300 do if res[i] then ok = ok + 1 end end
+        return ok
+      end)
+      assert.are.equal(300, n)
+    end)
+
+    it("a server on all interfaces answers on IPv4 and IPv6 at the same port", function()
+      run(function()
+        local server = asyncio.start_server(function(r, w)
+          w:write("hi " .. r:readline())
+          w:close()
+        end, nil, 0)
+        for _, host in ipairs{"127.0.0.1", "::1"} do
+          local ok, r, w = pcall(asyncio.open_connection, host, server.port)
+          if ok then  -- (a machine without IPv6 refuses ::1: nothing to test)
+            w:write(host .. "\n")
+            assert.are.equal("hi " .. host .. "\n", r:read())
+            w:close()
+          else
+            assert.are_not.equal("127.0.0.1", host)
+          end
+        end
+        server:close()
+      end)
     end)
 
     it("read(n), readexactly, readuntil, read() to the end", function()

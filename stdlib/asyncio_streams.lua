@@ -196,10 +196,12 @@ function M.start_server(handler, host, port, backlog)
   if not addrs then error(msg, 2) end
   local socks, last = {}, "no address"
   for _, addr in ipairs(addrs) do
+    if port == 0 and #socks > 0 then  -- one ephemeral port for all addresses
+      addr = native.with_port(addr, select(2, socks[1]:sockname()))
+    end
     local s, err = native.listen(loop._h, addr, backlog or 100)
     if s then
       socks[#socks + 1] = s
-      if port == 0 then break end  -- one ephemeral port, not one per address
     else
       last = err
     end
