@@ -487,6 +487,57 @@ describe("asyncio", function()
     end)
   end)
 
+  describe("wait and as_completed", function()
+    it("wait returns done and pending lists", function()
+      run(function()
+        local fast = asyncio.create_task(function() return 1 end)
+        local slow = asyncio.create_task(function() sleep(10) end)
+        local done, pending = asyncio.wait({fast, slow}, 0.01)
+        assert.are.same({fast}, done)
+        assert.are.same({slow}, pending)
+        done, pending = asyncio.wait({fast, slow}, nil, asyncio.FIRST_COMPLETED)
+        assert.are.same({fast}, done)
+        slow:cancel()
+        done, pending = asyncio.wait({fast, slow})
+        assert.are.equal(2, #done)
+        assert.are.equal(0, #pending)
+        local bad = asyncio.create_task(function() sleep(0.001) error("x") end)
+        local never = asyncio.create_task(function() sleep(10) end)
+        done, pending = asyncio.wait({never, bad}, nil, asyncio.FIRST_EXCEPTION)
+        assert.are.same({bad}, done)
+        assert.are.same({never}, pending)
+        never:cancel()
+        pcall(bad.join, bad)
+      end)
+    end)
+
+    it("as_completed gives the tasks in the order they end", function()
+      local order = run(function()
+        local ts = {}
+        for i, d in ipairs{0.03, 0.01, 0.02} do
+          ts[i] = asyncio.create_task(function() sleep(d) return i end)
+        end
+        local order = {}
+        for t in asyncio.as_completed(ts) do order[#order + 1] = t:join() end
+        return order
+      end)
+      assert.are.same({2, 3, 1}, order)
+    end)
+
+    it("as_completed raises TimeoutError after its timeout", function()
+      run(function()
+        local slow = asyncio.create_task(function() sleep(10) end)
+        local quick = asyncio.create_task(function() return "q" end)
+        local it = asyncio.as_completed({slow, quick}, 0.01)
+        assert.are.equal("q", it():join())
+        local ok, err = pcall(it)
+        assert.is_false(ok)
+        assert.is_true(err == asyncio.TimeoutError)
+        slow:cancel()
+      end)
+    end)
+  end)
+
   describe("Queue", function()
     it("carries items from producer to consumer in order", function()
       local got = {}

@@ -974,6 +974,125 @@ function M.wait_for(x, timeout)
   return t:result()
 end
 
+M.FIRST_COMPLETED = "FIRST_COMPLETED"
+M.FIRST_EXCEPTION = "FIRST_EXCEPTION"
+M.ALL_COMPLETED = "ALL_COMPLETED"
+
+local function wait_cb(t, st)
+  if st.dead then return end
+  st.left = st.left - 1
+  if st.left == 0 or st.when == M.FIRST_COMPLETED
+     or (st.when == M.FIRST_EXCEPTION and t._vals == FAILED) then
+    st.dead = true
+    wake(st.waiter)
+  end
+end
+
+local function wait_timeout(st)
+  st.timer = false
+  if not st.dead then
+    st.dead = true
+    wake(st.waiter)
+  end
+end
+
+local function undo_wait(task, st)
+  st.dead = true
+  if st.timer then undo_timer(task, st.timer) end
+end
+
+-- wait(tasks, [timeout], [return_when=ALL_COMPLETED]) -> done, pending:
+-- two lists of the tasks (functions become tasks), in the order given.
+-- Unlike wait_for, nothing is cancelled and no error is raised.
+function M.wait(tasks, timeout, return_when)
+  local me = running_task()
+  if me == nil then outside("asyncio.wait", 2) end
+  checktype(tasks, "table", 1, "wait")
+  checktype(timeout, "number", 2, "wait", true)
+  return_when = return_when or M.ALL_COMPLETED
+  if return_when ~= M.ALL_COMPLETED and return_when ~= M.FIRST_COMPLETED
+     and return_when ~= M.FIRST_EXCEPTION then
+    argerror(3, "wait", "invalid return_when value: " .. tostring(return_when))
+  end
+  local loop = me._loop
+  local list = {}
+  for i = 1, tasks.n or #tasks do
+    local x = tasks[i]
+    if getmetatable(x) == Task or Task:is(x) then list[i] = x
+    else
+      checktype(x, "function", 1, "wait")
+      list[i] = new_task(loop, x)
+    end
+  end
+  if #list == 0 then argerror(1, "wait", "set of tasks is empty") end
+  local st = {left = 0, waiter = me, when = return_when, dead = false, timer = false}
+  local ready = false
+  for _, t in ipairs(list) do
+    if t._state == FINISHED then
+      if return_when == M.FIRST_COMPLETED
+         or (return_when == M.FIRST_EXCEPTION and t._vals == FAILED) then
+        ready = true
+      end
+    else
+      st.left = st.left + 1
+    end
+  end
+  if st.left > 0 and not ready and not (timeout and timeout <= 0) then
+    for _, t in ipairs(list) do
+      if t._state ~= FINISHED then add_cb(t, wait_cb, st) end
+    end
+    if timeout and timeout >= 0 then
+      local id = loop._h:timer_after(timeout * time_scale)
+      st.timer = id
+      loop._timers[id] = {wait_timeout, st}
+    end
+    local v = suspend(me, undo_wait, st)
+    st.dead = true
+    if st.timer then undo_timer(me, st.timer) end
+    for _, t in ipairs(list) do remove_cb(t, wait_cb, st) end
+    if v == CANCEL then raise_cancelled(me) end
+  end
+  local done, pending = {}, {}
+  for _, t in ipairs(list) do
+    if t._state == FINISHED then done[#done + 1] = t else pending[#pending + 1] = t end
+  end
+  return done, pending
+end
+
+-- as_completed(tasks, [timeout]) -> an iterator over the tasks (functions
+-- become tasks) in the order they end: for t in asyncio.as_completed(ts)
+-- do local r = t:join() ... end. After 'timeout' it raises TimeoutError.
+function M.as_completed(tasks, timeout)
+  local me = running_task()
+  if me == nil then outside("asyncio.as_completed", 2) end
+  checktype(tasks, "table", 1, "as_completed")
+  checktype(timeout, "number", 2, "as_completed", true)
+  local loop = me._loop
+  local order = M.Queue()
+  local n = tasks.n or #tasks
+  for i = 1, n do
+    local t = tasks[i]
+    if not (getmetatable(t) == Task or Task:is(t)) then
+      checktype(t, "function", 1, "as_completed")
+      t = new_task(loop, t)
+    end
+    if t._state == FINISHED then order:put_nowait(t)
+    else add_cb(t, function(done) order:put_nowait(done) end, order) end
+  end
+  local deadline = timeout and timeout >= 0 and loop._h:time() + timeout * time_scale
+  local given = 0
+  return function()
+    if given == n then return nil end
+    given = given + 1
+    if not deadline then return order:get() end
+    local left = deadline - loop._h:time()
+    local ok, t = pcall(M.wait_for, function() return order:get() end,
+                        left > 0 and left / (time_scale > 0 and time_scale or 1) or 0)
+    if not ok then error(t, 2) end
+    return t
+  end
+end
+
 -- ---- to_thread ---------------------------------------------------------------
 
 local function run_job(job, h, id)
