@@ -307,6 +307,7 @@ local function new_task(loop, f, ...)
   if loop._closed then error("Event loop is closed", 3) end
   task_count = task_count + 1
   local task = setmetatable({
+    nil, nil,  -- room in the array part for a first done callback
     _loop = loop, _fn = f, _vals = select("#", ...) == 0 and NOVALUES or pack(...),
     _state = PENDING, _id = task_count, _co = false,
     _undo = nothing_to_undo, _undo_arg = false,
