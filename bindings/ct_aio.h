@@ -110,6 +110,7 @@ typedef struct aio_sock {
   int eof;              /* the peer has closed its side (read gave 0) */
   int hup;              /* epoll reported a hang-up: short reads prove nothing */
   int closing;          /* close() with output pending: close once flushed */
+  int shut_wr;          /* write_eof(): 1 asked, 2 done (shut down once flushed) */
   int err;              /* errno of a failed send, reported by write/drain */
   unsigned waiting;     /* AIO_READ: a task waits to read (user value 2);
                            AIO_WRITE: one waits to write or drain (3) */

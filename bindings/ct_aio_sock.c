@@ -10,7 +10,7 @@
 ** the reading and writing methods of the streams, which suspend tasks,
 ** are in ct_aio_stream.c.
 */
-#define _GNU_SOURCE  /* accept4, memmem */
+#define _GNU_SOURCE  /* accept4 */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
@@ -529,12 +529,21 @@ static int s_abort (lua_State *L) {
 }
 
 /* write_eof(): shuts down the sending side once the buffer is flushed */
+/* shuts down the sending side once the output buffer is empty */
+static void shut_when_flushed (aio_sock *s) {
+  if (s->shut_wr == 1 && s->out.len == 0 && s->fd >= 0) {
+    shutdown(s->fd, SHUT_WR);
+    s->shut_wr = 2;
+  }
+}
+
+/* write_eof(): the peer reads the end of the stream after what is buffered */
 static int s_write_eof (lua_State *L) {
   aio_sock *s = aio_checksock(L, 1);
-  if (s->fd < 0 || s->closing) return 0;
+  if (s->fd < 0 || s->closing || s->shut_wr) return 0;
+  s->shut_wr = 1;
   aio_sock_flush(s);
-  if (s->out.len == 0) shutdown(s->fd, SHUT_WR);
-  else return luaL_error(L, "write_eof with data still buffered: drain() first");
+  shut_when_flushed(s);
   return 0;
 }
 
@@ -564,6 +573,7 @@ unsigned aio_sock_event (aio_sock *s, uint32_t events) {
     s->ready |= AIO_WRITE;
     if (s->out.len > 0) aio_sock_flush(s);
   }
+  shut_when_flushed(s);
   if (s->closing && (s->out.len == 0 || s->err)) aio_sock_close_locked(s);
   if (s->fd < 0) bits = s->want;  /* closed: wake whoever waits */
   else {

@@ -266,6 +266,7 @@ static int w_write (lua_State *L) {
   size_t len;
   const char *p = luaL_checklstring(L, 2, &len);
   if (s->fd < 0 || s->closing) return luaL_error(L, "write to a closed connection");
+  if (s->shut_wr) return luaL_error(L, "cannot write after write_eof()");
   if (s->err) return raise_lost(L, s);
   if (len == 0) return 0;
   if (s->out.len == 0 && (s->ready & AIO_WRITE)) {

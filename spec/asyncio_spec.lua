@@ -877,6 +877,25 @@ describe("asyncio", function()
       assert.are.equal(64 * 64 * 1024, n)
     end)
 
+    it("write_eof ends the stream after what is still buffered", function()
+      local n, err = run(function()
+        local server = asyncio.start_server(function(r, w)
+          w:write(tostring(#r:read()))
+          w:close()
+        end, "127.0.0.1", 0)
+        local r, w = asyncio.open_connection("127.0.0.1", server.port)
+        w:write(("y"):rep(3 * 1024 * 1024))  -- more than the kernel takes at once
+        w:write_eof()                         -- no drain(): sent after the data
+        local answer = r:read()
+        local _, e = pcall(w.write, w, "z")
+        w:close()
+        server:close()
+        return tonumber(answer), e
+      end)
+      assert.are.equal(3 * 1024 * 1024, n)
+      assert.matches("cannot write after write_eof", err)
+    end)
+
     it("peername and sockname", function()
       run(function()
         local seen
