@@ -96,7 +96,8 @@ M.Object = Object
 --   error(queue.Empty("nothing to get")) ... err == queue.Empty  --> true
 local ErrorMeta = {}
 ErrorMeta.__name = "error"
-ErrorMeta.__eq = function(a, b) return rawget(a, "kind") == rawget(b, "kind") end
+-- rawequal: kinds are themselves error values, whose == would recurse
+ErrorMeta.__eq = function(a, b) return rawequal(rawget(a, "kind"), rawget(b, "kind")) end
 ErrorMeta.__tostring = function(e)
   local msg = rawget(e, "message")
   if msg ~= nil then return e.name .. ": " .. tostring(msg) end
@@ -111,7 +112,7 @@ ErrorMeta.__index = {
   -- Kind:is(err): err is this kind (raised with or without a message)
   is = function(kind, err)
     return type(err) == "table" and getmetatable(err) == ErrorMeta
-       and rawget(err, "kind") == rawget(kind, "kind")
+       and rawequal(rawget(err, "kind"), rawget(kind, "kind"))
   end,
 }
 

@@ -1,0 +1,1165 @@
+-- asyncio: tasks on Lua coroutines, the loop, primitives, streams, threads.
+-- Deterministic asserts only: orders, results and errors, never timings.
+local proc = require("proc")
+
+local run = asyncio.run
+local sleep = asyncio.sleep
+
+-- runs 'code' in a fresh cthreads; returns stdout, stderr, exit code
+local function script(code, env)
+  local path = proc.script(code)
+  local out, err, status = proc.run{path, env = env}
+  os.remove(path)
+  return out, err, status
+end
+
+describe("asyncio", function()
+  it("is a builtin global and a module", function()
+    assert.are.equal(asyncio, require("asyncio"))
+    assert.is_function(asyncio.run)
+  end)
+
+  describe("run and the loop", function()
+    it("run returns the main task's results", function()
+      local a, b, c = run(function(x, y) return x + y, "two", nil end, 1, 2)
+      assert.are.equal(3, a)
+      assert.are.equal("two", b)
+      assert.is_nil(c)
+    end)
+
+    it("run raises the main task's error", function()
+      local ok, err = pcall(run, function() error("failed here") end)
+      assert.is_false(ok)
+      assert.matches("failed here", err)
+      local kind = require("cthreads.class").error_kind("my.Error")
+      ok, err = pcall(run, function() error(kind("x")) end)
+      assert.is_true(err == kind)
+    end)
+
+    it("get_event_loop and run_until_complete, the course's way", function()
+      local loop = asyncio.get_event_loop()
+      local said = {}
+      loop:run_until_complete(function() said[#said + 1] = "Hello World!" end)
+      local function addnum(s, e)
+        local sum = 0
+        for i = s, e - 1 do sum = sum + i end
+        return sum
+      end
+      local s1 = loop:run_until_complete(addnum, 1, 51)
+      local s2 = loop:run_until_complete(addnum, 51, 101)
+      loop:close()
+      assert.are.same({"Hello World!"}, said)
+      assert.are.equal(5050, s1 + s2)
+      assert.is_true(loop:is_closed())
+      assert.has_error(function() loop:run_until_complete(addnum, 1, 2) end,
+                       "Event loop is closed")
+      assert.are_not.equal(loop, asyncio.get_event_loop())  -- a new one now
+    end)
+
+    it("run_until_complete accepts a task of the loop", function()
+      local loop = asyncio.new_event_loop()
+      local t = loop:create_task(function(x) sleep(0) return x * 2 end, 21)
+      assert.are.equal(42, loop:run_until_complete(t))
+      assert.are.equal(42, t:result())
+      loop:close()
+    end)
+
+    it("call_soon, call_later in delay order, cancel, stop and run_forever", function()
+      local loop = asyncio.new_event_loop()
+      local seen = {}
+      loop:call_later(0.03, function() seen[#seen + 1] = "c"; loop:stop() end)
+      loop:call_later(0.01, function(x) seen[#seen + 1] = x end, "a")
+      local h = loop:call_later(0.02, function() seen[#seen + 1] = "cancelled" end)
+      loop:call_later(0.02, function() seen[#seen + 1] = "b" end)
+      loop:call_soon(function() seen[#seen + 1] = "soon" end)
+      h:cancel()
+      assert.is_true(h:cancelled())
+      loop:run_forever()
+      assert.are.same({"soon", "a", "b", "c"}, seen)
+      loop:close()
+    end)
+
+    it("a task may stop run_forever", function()
+      local loop = asyncio.new_event_loop()
+      local seen = {}
+      loop:create_task(function()
+        sleep(0.001)
+        seen[#seen + 1] = "task"
+        loop:stop()
+      end)
+      loop:run_forever()
+      assert.are.same({"task"}, seen)
+      assert.is_false(loop:is_running())
+      loop:close()
+    end)
+
+    it("a callback that raises is reported and the loop goes on", function()
+      local out, err = script([[
+        local loop = asyncio.new_event_loop()
+        loop:call_soon(function() error("callback broke") end)
+        loop:call_soon(function() print("next"); loop:stop() end)
+        loop:run_forever()
+      ]])
+      assert.are.equal("next\n", out)
+      assert.matches("callback broke", err)
+    end)
+
+    it("call_soon_threadsafe wakes the loop from another thread", function()
+      local got = run(function()
+        local loop = asyncio.get_running_loop()
+        local ev = asyncio.Event()
+        local th = threading.Thread{target = function()
+          loop:call_soon_threadsafe(function() ev:set() end)
+        end}
+        th:start()
+        ev:wait()
+        th:join()
+        return ev:is_set()
+      end)
+      assert.is_true(got)
+    end)
+
+    it("asyncio.run cancels the tasks left and closes the loop", function()
+      local cleaned, loop = false, nil
+      run(function()
+        loop = asyncio.get_running_loop()
+        asyncio.create_task(function()
+          local ok, err = pcall(sleep, 100)
+          cleaned = not ok and err == asyncio.CancelledError
+          error(err, 0)
+        end)
+        sleep(0)
+      end)
+      assert.is_true(cleaned)
+      assert.is_true(loop:is_closed())
+    end)
+
+    it("each thread gets its own loop", function()
+      local mine = asyncio.get_event_loop()
+      local theirs
+      local th = threading.Thread{target = function() theirs = asyncio.get_event_loop() end}
+      th:start()
+      th:join()
+      assert.is_truthy(theirs)
+      assert.are_not.equal(mine, theirs)
+      assert.are.equal(mine, asyncio.get_event_loop())
+    end)
+  end)
+
+  describe("sleeping", function()
+    it("wakes tasks in deadline order, equal deadlines first come first", function()
+      local order = {}
+      run(function()
+        local ts = {}
+        for _, spec in ipairs{{"c", 0.03}, {"a", 0.01}, {"b1", 0.02}, {"b2", 0.02}} do
+          ts[#ts + 1] = asyncio.create_task(function()
+            sleep(spec[2])
+            order[#order + 1] = spec[1]
+          end)
+        end
+        for _, t in ipairs(ts) do t:join() end
+      end)
+      assert.are.same({"a", "b1", "b2", "c"}, order)
+    end)
+
+    it("sleep(0) takes turns round-robin", function()
+      local order = {}
+      run(function()
+        local function w(name)
+          for i = 1, 3 do
+            order[#order + 1] = name .. i
+            sleep(0)
+          end
+        end
+        asyncio.gather(function() w("a") end, function() w("b") end)
+      end)
+      assert.are.same({"a1", "b1", "a2", "b2", "a3", "b3"}, order)
+    end)
+
+    it("a bare coroutine.yield() in a task lets the others run", function()
+      local order = {}
+      run(function()
+        local t = asyncio.create_task(function() order[#order + 1] = "other" end)
+        coroutine.yield()
+        order[#order + 1] = "main"
+        t:join()
+      end)
+      assert.are.same({"other", "main"}, order)
+    end)
+
+    it("returns its result argument", function()
+      assert.are.equal("r", run(function() return sleep(0.001, "r") end))
+    end)
+
+    it("is scaled by CTHREADS_TIME_SCALE", function()
+      local out = script([[
+        asyncio.run(function() asyncio.sleep(30) end)
+        print("done")
+      ]], {CTHREADS_TIME_SCALE = "0.0001"})
+      assert.are.equal("done\n", out)
+    end)
+  end)
+
+  describe("tasks", function()
+    it("join returns results, result/done report them", function()
+      run(function()
+        local t = asyncio.create_task(function(a, b) sleep(0.001) return a, b end, 1, 2)
+        assert.is_false(t:done())
+        assert.has_error(function() t:result() end)
+        local a, b = t:join()
+        assert.are.same({1, 2}, {a, b})
+        assert.is_true(t:done())
+        assert.are.same({1, 2}, {t:result()})
+        assert.is_false(t:cancelled())
+      end)
+    end)
+
+    it("join raises the task's error, the same value", function()
+      local E = require("cthreads.class").error_kind("test.E")
+      run(function()
+        local t = asyncio.spawn(function() sleep(0) error(E("bad")) end)
+        local ok, err = pcall(t.join, t)
+        assert.is_false(ok)
+        assert.is_true(err == E)
+        assert.is_true(t:exception() == E)
+      end)
+    end)
+
+    it("await is join for a task and a call for a function", function()
+      run(function()
+        local t = asyncio.create_task(function() return 5 end)
+        assert.are.equal(5, asyncio.await(t))
+        assert.are.equal(7, asyncio.await(function(x) sleep(0) return x end, 7))
+      end)
+    end)
+
+    it("a task cannot join itself", function()
+      run(function()
+        local me = asyncio.current_task()
+        assert.has_error(function() me:join() end, "a task cannot join itself")
+      end)
+    end)
+
+    it("names and tostring", function()
+      run(function()
+        local t = asyncio.create_task(function() end)
+        assert.matches("^Task%-%d+$", t:get_name())
+        t:set_name("worker")
+        assert.are.equal("worker", t:get_name())
+        assert.matches("worker", tostring(t))
+        t:join()
+      end)
+    end)
+
+    it("to-be-closed variables of a failing task are closed", function()
+      local closed = false
+      run(function()
+        local t = asyncio.create_task(function()
+          local _ <close> = setmetatable({}, {__close = function() closed = true end})
+          sleep(0)
+          error("x")
+        end)
+        pcall(t.join, t)
+      end)
+      assert.is_true(closed)
+    end)
+
+    it("an error nobody retrieves is reported when run ends", function()
+      local _, err = script([[
+        asyncio.run(function()
+          asyncio.create_task(function() error("lost error") end)
+          asyncio.sleep(0)
+          asyncio.sleep(0)
+        end)
+      ]])
+      assert.matches("Task exception was never retrieved", err)
+      assert.matches("lost error", err)
+    end)
+  end)
+
+  describe("gather", function()
+    it("returns results in argument order, tasks or functions", function()
+      local r = run(function()
+        local slow = asyncio.create_task(function() sleep(0.02) return "slow" end)
+        return asyncio.gather(slow, function() return "fast" end,
+                              function() sleep(0.01) return "mid" end)
+      end)
+      assert.are.same({"slow", "fast", "mid", n = 3}, r)
+    end)
+
+    it("keeps nil results in place", function()
+      local r = run(function()
+        return asyncio.gather(function() return nil end, function() return 2 end)
+      end)
+      assert.are.equal(2, r.n)
+      assert.is_nil(r[1])
+      assert.are.equal(2, r[2])
+    end)
+
+    it("of nothing is an empty table", function()
+      assert.are.same({n = 0}, run(function() return asyncio.gather() end))
+    end)
+
+    it("raises the first error; the other tasks keep running", function()
+      local finished = false
+      run(function()
+        local other = asyncio.create_task(function() sleep(0.02) finished = true end)
+        local second = asyncio.create_task(function() sleep(0.015) error("second") end)
+        local ok, err = pcall(asyncio.gather, other,
+                              function() sleep(0.01) error("first") end, second)
+        assert.is_false(ok)
+        assert.matches("first", err)
+        assert.is_false(other:done())
+        other:join()
+        assert.matches("second", select(2, pcall(second.join, second)))
+      end)
+      assert.is_true(finished)
+    end)
+
+    it("return_exceptions puts errors in the results", function()
+      local r = run(function()
+        return asyncio.gather{function() return 1 end, function() error("e2", 0) end,
+                              return_exceptions = true}
+      end)
+      assert.are.equal(1, r[1])
+      assert.are.equal("e2", r[2])
+    end)
+
+    it("checks its arguments", function()
+      run(function()
+        assert.has_error(function() asyncio.gather(1) end,
+          "bad argument #1 to 'gather' (task or function expected, got number)")
+      end)
+    end)
+  end)
+
+  describe("cancellation", function()
+    it("raises CancelledError where the task waits", function()
+      local seen
+      run(function()
+        local t = asyncio.create_task(function()
+          local ok, err = pcall(sleep, 10)
+          seen = err
+          error(err, 0)
+        end)
+        sleep(0)
+        assert.is_true(t:cancel())
+        local ok, err = pcall(t.join, t)
+        assert.is_false(ok)
+        assert.is_true(err == asyncio.CancelledError)
+        assert.is_true(t:cancelled())
+        assert.is_true(t:done())
+        assert.is_false(t:cancel())  -- already done
+        assert.has_error(function() t:result() end)
+      end)
+      assert.is_true(seen == asyncio.CancelledError)
+    end)
+
+    it("a task cancelled before it starts never runs", function()
+      local ran = false
+      run(function()
+        local t = asyncio.create_task(function() ran = true end)
+        t:cancel("stop")
+        local ok, err = pcall(t.join, t)
+        assert.is_false(ok)
+        assert.is_true(asyncio.CancelledError:is(err))
+        assert.matches("stop", tostring(err))
+      end)
+      assert.is_false(ran)
+    end)
+
+    it("a task may catch it and go on", function()
+      local r = run(function()
+        local t = asyncio.create_task(function()
+          local ok = pcall(sleep, 10)
+          if not ok then return "caught" end
+        end)
+        sleep(0)
+        t:cancel()
+        return t:join()
+      end)
+      assert.are.equal("caught", r)
+    end)
+
+    it("reaches a task waiting on a queue, an event, a lock or another task", function()
+      run(function()
+        local q, ev, lock = asyncio.Queue(), asyncio.Event(), asyncio.Lock()
+        lock:acquire()
+        local forever = asyncio.create_task(function() ev:wait() end)
+        local waits = {
+          function() q:get() end, function() ev:wait() end,
+          function() lock:acquire() end, function() forever:join() end,
+        }
+        local ts = {}
+        for i, f in ipairs(waits) do ts[i] = asyncio.create_task(f) end
+        sleep(0.001)
+        for _, t in ipairs(ts) do t:cancel() end
+        local r = asyncio.gather{ts[1], ts[2], ts[3], ts[4], return_exceptions = true}
+        for i = 1, 4 do assert.is_true(r[i] == asyncio.CancelledError) end
+        -- the primitives still work after their waiters were cancelled
+        lock:release()
+        assert.is_true(lock:acquire())
+        q:put_nowait(1)
+        assert.are.equal(1, q:get())
+        forever:cancel()
+      end)
+    end)
+
+    it("a lock handed to a waiter that is cancelled before it runs passes on", function()
+      run(function()
+        local lock = asyncio.Lock()
+        lock:acquire()
+        local got = {}
+        local b = asyncio.create_task(function() lock:acquire() got[#got + 1] = "b" end)
+        local c = asyncio.create_task(function()
+          lock:acquire() got[#got + 1] = "c" lock:release()
+        end)
+        sleep(0)       -- both wait
+        lock:release() -- handed to b, which has not run yet
+        b:cancel()
+        c:join()
+        assert.is_true(b:cancelled())
+        assert.are.same({"c"}, got)
+        assert.is_false(lock:locked())
+      end)
+    end)
+
+    it("a cancelled gather cancels its children", function()
+      run(function()
+        local a = asyncio.create_task(function() sleep(10) end)
+        local g = asyncio.create_task(function() return asyncio.gather(a) end)
+        sleep(0.001)
+        g:cancel()
+        pcall(g.join, g)
+        pcall(a.join, a)
+        assert.is_true(g:cancelled())
+        assert.is_true(a:cancelled())
+      end)
+    end)
+
+    it("a task may cancel itself; it raises at the next wait", function()
+      local after
+      run(function()
+        local t = asyncio.create_task(function()
+          asyncio.current_task():cancel()
+          after = "still running"
+          sleep(0)
+          after = "not reached"
+        end)
+        pcall(t.join, t)
+        assert.is_true(t:cancelled())
+      end)
+      assert.are.equal("still running", after)
+    end)
+  end)
+
+  describe("wait_for", function()
+    it("returns the results when in time", function()
+      local a, b = run(function()
+        return asyncio.wait_for(function() sleep(0.001) return 1, 2 end, 10)
+      end)
+      assert.are.same({1, 2}, {a, b})
+    end)
+
+    it("raises TimeoutError and cancels the task when late", function()
+      run(function()
+        local t = asyncio.create_task(function() sleep(10) end)
+        local ok, err = pcall(asyncio.wait_for, t, 0.01)
+        assert.is_false(ok)
+        assert.is_true(err == asyncio.TimeoutError)
+        assert.is_true(asyncio.TimeoutError:is(err))
+        assert.is_true(t:cancelled())
+      end)
+    end)
+
+    it("passes the task's error on", function()
+      run(function()
+        local ok, err = pcall(asyncio.wait_for, function() error("inner") end, 10)
+        assert.is_false(ok)
+        assert.matches("inner", err)
+      end)
+    end)
+
+    it("without a timeout waits as long as it takes", function()
+      assert.are.equal(3, run(function()
+        return asyncio.wait_for(function() sleep(0.001) return 3 end)
+      end))
+    end)
+  end)
+
+  describe("wait and as_completed", function()
+    it("wait returns done and pending lists", function()
+      run(function()
+        local fast = asyncio.create_task(function() return 1 end)
+        local slow = asyncio.create_task(function() sleep(10) end)
+        local done, pending = asyncio.wait({fast, slow}, 0.01)
+        assert.are.same({fast}, done)
+        assert.are.same({slow}, pending)
+        done, pending = asyncio.wait({fast, slow}, nil, asyncio.FIRST_COMPLETED)
+        assert.are.same({fast}, done)
+        slow:cancel()
+        done, pending = asyncio.wait({fast, slow})
+        assert.are.equal(2, #done)
+        assert.are.equal(0, #pending)
+        local bad = asyncio.create_task(function() sleep(0.001) error("x") end)
+        local never = asyncio.create_task(function() sleep(10) end)
+        done, pending = asyncio.wait({never, bad}, nil, asyncio.FIRST_EXCEPTION)
+        assert.are.same({bad}, done)
+        assert.are.same({never}, pending)
+        never:cancel()
+        pcall(bad.join, bad)
+      end)
+    end)
+
+    it("as_completed gives the tasks in the order they end", function()
+      local order = run(function()
+        local ts = {}
+        for i, d in ipairs{0.03, 0.01, 0.02} do
+          ts[i] = asyncio.create_task(function() sleep(d) return i end)
+        end
+        local order = {}
+        for t in asyncio.as_completed(ts) do order[#order + 1] = t:join() end
+        return order
+      end)
+      assert.are.same({2, 3, 1}, order)
+    end)
+
+    it("as_completed raises TimeoutError after its timeout", function()
+      run(function()
+        local slow = asyncio.create_task(function() sleep(10) end)
+        local quick = asyncio.create_task(function() return "q" end)
+        local it = asyncio.as_completed({slow, quick}, 0.01)
+        assert.are.equal("q", it():join())
+        local ok, err = pcall(it)
+        assert.is_false(ok)
+        assert.is_true(err == asyncio.TimeoutError)
+        slow:cancel()
+      end)
+    end)
+  end)
+
+  describe("Queue", function()
+    it("carries items from producer to consumer in order", function()
+      local got = {}
+      run(function()
+        local q = asyncio.Queue(2)
+        local function producer()
+          for i = 1, 10 do q:put(i) end
+          q:put(nil)  -- nil is a valid item; "stop" follows
+          q:put("stop")
+        end
+        local function consumer()
+          while true do
+            local item = q:get()
+            q:task_done()
+            if item == "stop" then break end
+            got[#got + 1] = item == nil and "nil" or item
+          end
+        end
+        asyncio.gather(producer, consumer)
+        q:join()
+        assert.is_true(q:empty())
+      end)
+      assert.are.same({1, 2, 3, 4, 5, 6, 7, 8, 9, 10, "nil"}, got)
+    end)
+
+    it("maxsize blocks put until a get makes room", function()
+      local log = {}
+      run(function()
+        local q = asyncio.Queue(1)
+        local p = asyncio.create_task(function()
+          q:put("a"); log[#log + 1] = "put a"
+          q:put("b"); log[#log + 1] = "put b"
+        end)
+        sleep(0.001)
+        assert.is_true(q:full())
+        log[#log + 1] = "get " .. q:get()
+        p:join()
+        log[#log + 1] = "get " .. q:get()
+      end)
+      assert.are.same({"put a", "get a", "put b", "get b"}, log)
+    end)
+
+    it("nowait forms raise QueueEmpty and QueueFull", function()
+      run(function()
+        local q = asyncio.Queue(1)
+        assert.has_error(function() q:get_nowait() end, asyncio.QueueEmpty)
+        q:put_nowait(1)
+        assert.has_error(function() q:put_nowait(2) end, asyncio.QueueFull)
+        assert.are.equal(1, q:qsize())
+        assert.are.equal(1, q.maxsize)
+      end)
+    end)
+
+    it("task_done too often is an error; join waits for all done", function()
+      run(function()
+        local q = asyncio.Queue()
+        assert.has_error(function() q:task_done() end, "task_done() called too many times")
+        for i = 1, 3 do q:put_nowait(i) end
+        local done = 0
+        asyncio.create_task(function()
+          while true do
+            q:get()
+            sleep(0)
+            done = done + 1
+            q:task_done()
+          end
+        end)
+        q:join()
+        assert.are.equal(3, done)
+      end)
+    end)
+
+    it("shutdown ends waiting getters with QueueShutDown", function()
+      run(function()
+        local q = asyncio.Queue()
+        local t = asyncio.create_task(function() return q:get() end)
+        sleep(0)
+        q:shutdown()
+        local ok, err = pcall(t.join, t)
+        assert.is_false(ok)
+        assert.is_true(err == asyncio.QueueShutDown)
+        assert.has_error(function() q:put_nowait(1) end, asyncio.QueueShutDown)
+      end)
+    end)
+
+    it("LifoQueue and PriorityQueue", function()
+      run(function()
+        local l = asyncio.LifoQueue()
+        for i = 1, 3 do l:put_nowait(i) end
+        assert.are.same({3, 2, 1}, {l:get_nowait(), l:get_nowait(), l:get_nowait()})
+        local p = asyncio.PriorityQueue()
+        p:put_nowait({2, "b"}); p:put_nowait({1, "z"}); p:put_nowait({1, "a"})
+        assert.are.same({1, "a"}, p:get_nowait())
+        assert.are.same({1, "z"}, p:get_nowait())
+        assert.are.same({2, "b"}, p:get_nowait())
+      end)
+    end)
+  end)
+
+  describe("Event, Lock, Semaphore, Condition", function()
+    it("Event wakes every waiter", function()
+      local woke = 0
+      run(function()
+        local ev = asyncio.Event()
+        local ts = {}
+        for i = 1, 3 do ts[i] = asyncio.create_task(function() ev:wait() woke = woke + 1 end) end
+        sleep(0.001)
+        assert.are.equal(0, woke)
+        ev:set()
+        asyncio.gather(ts[1], ts[2], ts[3])
+        assert.is_true(ev:is_set())
+        ev:clear()
+        assert.is_false(ev:is_set())
+      end)
+      assert.are.equal(3, woke)
+    end)
+
+    it("Lock keeps tasks out of a section across sleeps, first come first served", function()
+      local log = {}
+      run(function()
+        local lock = asyncio.Lock()
+        local function section(name)
+          log[#log + 1] = name .. " in"
+          sleep(0.001)
+          log[#log + 1] = name .. " out"
+        end
+        local function worker(name)
+          local _ <close> = lock:hold()
+          section(name)
+        end
+        asyncio.gather(function() worker("a") end, function() worker("b") end,
+                       function() lock:with(section, "c") end)
+        assert.is_false(lock:locked())
+        assert.has_error(function() lock:release() end, "Lock is not acquired")
+      end)
+      assert.are.same({"a in", "a out", "b in", "b out", "c in", "c out"}, log)
+    end)
+
+    it("Semaphore(n) lets n tasks in at once", function()
+      local inside, most = 0, 0
+      run(function()
+        local sem = asyncio.Semaphore(2)
+        local fs = {}
+        for i = 1, 6 do
+          fs[i] = function()
+            sem:acquire()
+            inside = inside + 1
+            if inside > most then most = inside end
+            sleep(0.001)
+            inside = inside - 1
+            sem:release()
+          end
+        end
+        asyncio.gather(table.unpack(fs))
+      end)
+      assert.are.equal(2, most)
+    end)
+
+    it("BoundedSemaphore refuses extra releases", function()
+      local sem = asyncio.BoundedSemaphore(1)
+      assert.has_error(function() sem:release() end, "BoundedSemaphore released too many times")
+    end)
+
+    it("Condition notify wakes a waiter that holds the lock again", function()
+      local r = run(function()
+        local cond = asyncio.Condition()
+        local items = {}
+        local c = asyncio.create_task(function()
+          local _ <close> = cond:hold()
+          cond:wait_for(function() return #items > 0 end)
+          return table.remove(items, 1), cond:locked()
+        end)
+        sleep(0.001)
+        cond:with(function() items[1] = "x"; cond:notify() end)
+        return {c:join()}
+      end)
+      assert.are.same({"x", true}, r)
+    end)
+  end)
+
+  describe("streams", function()
+    local function upper_echo(reader, writer)
+      while true do
+        local line = reader:readline()
+        if line == "" then break end
+        writer:write(line:upper())
+        writer:drain()
+      end
+      writer:close()
+    end
+
+    it("an echo server serves several clients at once", function()
+      local replies = run(function()
+        local server = asyncio.start_server(upper_echo, "127.0.0.1", 0)
+        assert.is_true(server.port > 0)
+        local started = 0
+        local all_in = asyncio.Event()
+        local function client(i)
+          local r, w = asyncio.open_connection("127.0.0.1", server.port)
+          started = started + 1
+          if started == 5 then all_in:set() end
+          all_in:wait()  -- all five connections are open at once
+          local got = {}
+          for k = 1, 3 do
+            w:write(("c%d m%d\n"):format(i, k))
+            w:drain()
+            got[k] = r:readline()
+          end
+          w:close()
+          return table.concat(got)
+        end
+        local fs = {}
+        for i = 1, 5 do fs[i] = function() return client(i) end end
+        local res = asyncio.gather(table.unpack(fs))
+        server:close()
+        return res
+      end)
+      for i = 1, 5 do
+        assert.are.equal(("C%d M1\nC%d M2\nC%d M3\n"):format(i, i, i), replies[i])
+      end
+    end)
+
+    it("serves more connections at once than one poll reports", function()
+      local n = run(function()
+        local server = asyncio.start_server(upper_echo, "127.0.0.1", 0)
+        local go = asyncio.Event()
+        local fs = {}
+        for i = 1, 300 do
+          fs[i] = function()
+            local r, w = asyncio.open_connection("127.0.0.1", server.port)
+            go:wait()
+            w:write("x" .. i .. "\n")
+            local line = r:readline()
+            w:close()
+            return line == ("X" .. i .. "\n")
+          end
+        end
+        local starter = asyncio.create_task(function() sleep(0.01) go:set() end)
+        local res = asyncio.gather(table.unpack(fs))
+        starter:join()
+        server:close()
+        local ok = 0
+        for i = 1, 300 do if res[i] then ok = ok + 1 end end
+        return ok
+      end)
+      assert.are.equal(300, n)
+    end)
+
+    it("a server on all interfaces answers on IPv4 and IPv6 at the same port", function()
+      run(function()
+        local server = asyncio.start_server(function(r, w)
+          w:write("hi " .. r:readline())
+          w:close()
+        end, nil, 0)
+        for _, host in ipairs{"127.0.0.1", "::1"} do
+          local ok, r, w = pcall(asyncio.open_connection, host, server.port)
+          if ok then  -- (a machine without IPv6 refuses ::1: nothing to test)
+            w:write(host .. "\n")
+            assert.are.equal("hi " .. host .. "\n", r:read())
+            w:close()
+          else
+            assert.are_not.equal("127.0.0.1", host)
+          end
+        end
+        server:close()
+      end)
+    end)
+
+    it("read(n), readexactly, readuntil, read() to the end", function()
+      run(function()
+        local server = asyncio.start_server(function(_, w)
+          w:write("abcdefgh|tail without newline")
+          w:close()
+        end, "127.0.0.1", 0)
+        local r, w = asyncio.open_connection("127.0.0.1", server.port)
+        assert.are.equal("abc", r:readexactly(3))
+        local some = r:read(2)
+        assert.is_true(#some >= 1 and #some <= 2)
+        local upto = r:readuntil("|")
+        assert.are.equal("abcdefgh|", "abc" .. some .. upto)
+        assert.are.equal("tail without newline", r:read())
+        assert.are.equal("", r:read())
+        assert.are.equal("", r:readline())
+        assert.is_true(r:at_eof())
+        w:close()
+        server:close()
+      end)
+    end)
+
+    it("readline returns a last line without newline, then ''", function()
+      run(function()
+        local server = asyncio.start_server(function(_, w)
+          w:write("one\ntwo")
+          w:close()
+        end, "127.0.0.1", 0)
+        local r, w = asyncio.open_connection("127.0.0.1", server.port)
+        local lines = {}
+        for line in r:lines() do lines[#lines + 1] = line end
+        assert.are.same({"one\n", "two"}, lines)
+        w:close()
+        server:close()
+      end)
+    end)
+
+    it("readexactly past the end raises IncompleteReadError", function()
+      run(function()
+        local server = asyncio.start_server(function(_, w) w:write("12345") w:close() end,
+                                           "127.0.0.1", 0)
+        local r, w = asyncio.open_connection("127.0.0.1", server.port)
+        local ok, err = pcall(r.readexactly, r, 10)
+        assert.is_false(ok)
+        assert.is_true(err == asyncio.IncompleteReadError)
+        w:close()
+        server:close()
+      end)
+    end)
+
+    it("big writes arrive whole (drain waits for the buffer)", function()
+      local n = run(function()
+        local server = asyncio.start_server(function(r, w)
+          local data = r:read()
+          w:write(tostring(#data))
+          w:close()
+        end, "127.0.0.1", 0)
+        local r, w = asyncio.open_connection("127.0.0.1", server.port)
+        local chunk = ("x"):rep(64 * 1024)
+        for _ = 1, 64 do
+          w:write(chunk)
+          w:drain()
+        end
+        w:write_eof()
+        local answer = r:read()
+        w:close()
+        server:close()
+        return tonumber(answer)
+      end)
+      assert.are.equal(64 * 64 * 1024, n)
+    end)
+
+    it("write_eof ends the stream after what is still buffered", function()
+      local n, err = run(function()
+        local server = asyncio.start_server(function(r, w)
+          w:write(tostring(#r:read()))
+          w:close()
+        end, "127.0.0.1", 0)
+        local r, w = asyncio.open_connection("127.0.0.1", server.port)
+        w:write(("y"):rep(3 * 1024 * 1024))  -- more than the kernel takes at once
+        w:write_eof()                         -- no drain(): sent after the data
+        local answer = r:read()
+        local _, e = pcall(w.write, w, "z")
+        w:close()
+        server:close()
+        return tonumber(answer), e
+      end)
+      assert.are.equal(3 * 1024 * 1024, n)
+      assert.matches("cannot write after write_eof", err)
+    end)
+
+    it("peername and sockname", function()
+      run(function()
+        local seen
+        local server = asyncio.start_server(function(_, w)
+          seen = w:get_extra_info("peername")
+          w:close()
+        end, "127.0.0.1", 0)
+        local r, w = asyncio.open_connection("127.0.0.1", server.port)
+        r:read()
+        local mine = w:get_extra_info("sockname")
+        assert.are.same(mine, seen)
+        assert.are.equal("127.0.0.1", mine[1])
+        assert.are.equal(server.port, w:get_extra_info("peername")[2])
+        w:close()
+        server:close()
+      end)
+    end)
+
+    it("a closed connection reads '' and refuses writes", function()
+      run(function()
+        local server = asyncio.start_server(function(_, w) w:close() end, "127.0.0.1", 0)
+        local r, w = asyncio.open_connection("127.0.0.1", server.port)
+        assert.are.equal("", r:readline())  -- the server hung up
+        assert.are.equal("", r:read(10))
+        w:close()
+        assert.has_error(function() w:write("x") end, "write to a closed connection")
+        assert.are.equal("", r:read(10))
+        assert.is_true(w:is_closing())
+        server:close()
+      end)
+    end)
+
+    it("writing to a connection the peer reset raises 'connection lost'", function()
+      run(function()
+        local server = asyncio.start_server(function(_, w) w:close() end, "127.0.0.1", 0)
+        local r, w = asyncio.open_connection("127.0.0.1", server.port)
+        r:read()
+        local ok, err
+        for _ = 1, 100 do  -- the first writes may still be accepted
+          ok, err = pcall(function() w:write("data\n") w:drain() end)
+          if not ok then break end
+          sleep(0.001)
+        end
+        assert.is_false(ok)
+        assert.matches("connection lost", err)
+        w:close()
+        server:close()
+      end)
+    end)
+
+    it("closing a writer wakes a task reading the same connection", function()
+      run(function()
+        local server = asyncio.start_server(function(r) r:read() end, "127.0.0.1", 0)
+        local r, w = asyncio.open_connection("127.0.0.1", server.port)
+        local t = asyncio.create_task(function() return r:readline() end)
+        sleep(0.001)
+        w:close()
+        assert.are.equal("", t:join())
+        server:close()
+      end)
+    end)
+
+    it("a handler that raises is reported and the server keeps serving", function()
+      local out, err = script([[
+        asyncio.run(function()
+          local server = asyncio.start_server(function(r, w)
+            local line = r:readline()
+            if line == "boom\n" then error("handler exploded") end
+            w:write("ok " .. line)
+            w:close()
+          end, "127.0.0.1", 0)
+          local r, w = asyncio.open_connection("127.0.0.1", server.port)
+          w:write("boom\n")
+          io.write("first: [", r:readline(), "]\n")
+          w:close()
+          r, w = asyncio.open_connection("127.0.0.1", server.port)
+          w:write("again\n")
+          io.write("second: ", r:readline())
+          w:close()
+          server:close()
+        end)
+      ]])
+      assert.are.equal("first: []\nsecond: ok again\n", out)
+      assert.matches("handler exploded", err)
+    end)
+
+    it("connecting to a closed port raises a clear error", function()
+      run(function()
+        local server = asyncio.start_server(function() end, "127.0.0.1", 0)
+        local port = server.port
+        sleep(0)  -- the server's accept task is waiting
+        server:close()
+        assert.is_false(server:is_serving())
+        sleep(0)
+        assert.are.same({asyncio.current_task()}, asyncio.all_tasks())
+        local ok, err = pcall(asyncio.open_connection, "127.0.0.1", port)
+        assert.is_false(ok)
+        assert.matches("cannot connect to 127.0.0.1:" .. port, err)
+      end)
+    end)
+
+    it("two tasks may not read one connection at once", function()
+      run(function()
+        local server = asyncio.start_server(function(r) r:read() end, "127.0.0.1", 0)
+        local r, w = asyncio.open_connection("127.0.0.1", server.port)
+        local t = asyncio.create_task(function() return r:readline() end)
+        sleep(0.001)
+        assert.has_error(function() r:readline() end)
+        w:close()
+        t:join()
+        server:close()
+      end)
+    end)
+  end)
+
+  describe("threads", function()
+    it("to_thread runs on a real thread while the loop serves others", function()
+      local r = run(function()
+        local go = threading.Lock()
+        go:acquire()
+        local t = asyncio.create_task(asyncio.to_thread, function(a, b)
+          -- waits for a task of the loop: only possible if the loop runs on
+          return go:acquire(true, 10), a + b,
+                 threading.current_thread() ~= threading.main_thread()
+        end, 1, 2)
+        sleep(0.001)
+        go:release()
+        return {t:join()}
+      end)
+      assert.are.same({true, 3, true}, r)
+    end)
+
+    it("to_thread passes the thread's error on", function()
+      run(function()
+        local ok, err = pcall(asyncio.to_thread, function() error("in thread") end)
+        assert.is_false(ok)
+        assert.matches("in thread", err)
+      end)
+    end)
+
+    it("two threads run their own loops at the same time", function()
+      local flags, results = {}, {}
+      local function side(i)
+        results[i] = asyncio.run(function()
+          local loop = asyncio.get_running_loop()
+          flags[i] = true
+          -- each loop waits for the other one to have started
+          local spins = 0
+          while not flags[3 - i] and spins < 20000 do
+            sleep(0.0005)
+            spins = spins + 1
+          end
+          local q = asyncio.Queue()
+          asyncio.create_task(function() for k = 1, 3 do q:put(k * i) end end)
+          local sum = 0
+          for _ = 1, 3 do sum = sum + q:get() end
+          return {sum = sum, other_seen = flags[3 - i] == true,
+                  own_loop = loop == asyncio.get_event_loop()}
+        end)
+      end
+      local ths = {}
+      for i = 1, 2 do
+        ths[i] = threading.Thread{target = side, args = {i}}
+        ths[i]:start()
+      end
+      for i = 1, 2 do ths[i]:join() end
+      assert.are.same({sum = 6, other_seen = true, own_loop = true}, results[1])
+      assert.are.same({sum = 12, other_seen = true, own_loop = true}, results[2])
+    end)
+  end)
+
+  describe("bad use", function()
+    it("waiting outside a task is a clear error", function()
+      assert.has_error(function() sleep(1) end,
+        "asyncio.sleep called outside a task; start one with asyncio.run(f) or loop:run_until_complete(f)")
+      local ok, err = pcall(asyncio.gather)
+      assert.matches("asyncio.gather called outside a task", err)
+      ok, err = pcall(asyncio.wait_for, function() end, 1)
+      assert.matches("asyncio.wait_for called outside a task", err)
+      ok, err = pcall(asyncio.to_thread, print)
+      assert.matches("asyncio.to_thread called outside a task", err)
+      ok, err = pcall(asyncio.open_connection, "127.0.0.1", 1)
+      assert.matches("called outside a task", err)
+      local loop = asyncio.new_event_loop()
+      local t = loop:create_task(function() end)
+      ok, err = pcall(t.join, t)
+      assert.matches("task:join%(%) called outside a task", err)
+      loop:run_until_complete(t)
+      assert.is_nil(t:join())  -- done: no wait, so no task needed
+      loop:close()
+      local q = asyncio.Queue()
+      ok, err = pcall(q.get, q)
+      assert.matches("Queue:get called outside a task", err)
+      assert.is_false(ok)
+    end)
+
+    it("...also from a plain coroutine inside a task", function()
+      run(function()
+        local co = coroutine.wrap(function() sleep(0) end)
+        local ok, err = pcall(co)
+        assert.is_false(ok)
+        assert.matches("not an asyncio task", err)
+      end)
+    end)
+
+    it("checks arguments", function()
+      run(function()
+        assert.has_error(function() sleep("x") end,
+          "bad argument #1 to 'sleep' (number expected, got string)")
+      end)
+      assert.has_error(function() asyncio.run(42) end,
+        "bad argument #1 to 'run' (function expected, got number)")
+      assert.has_error(function() asyncio.create_task() end,
+        "bad argument #1 to 'create_task' (function expected, got no value)")
+      assert.has_error(function() asyncio.start_server(print, "127.0.0.1", 70000) end,
+        "bad argument #3 to 'start_server' (port must be an integer in 0..65535)")
+    end)
+
+    it("running a loop inside a running loop is an error", function()
+      run(function()
+        assert.has_error(function() asyncio.run(function() end) end,
+          "asyncio.run() cannot be called from a running event loop")
+        local loop = asyncio.get_running_loop()
+        assert.has_error(function() loop:run_until_complete(function() end) end,
+          "This event loop is already running")
+        assert.has_error(function() loop:close() end, "Cannot close a running event loop")
+      end)
+    end)
+
+    it("a primitive belongs to one loop", function()
+      local ev = asyncio.Event()
+      run(function()
+        asyncio.create_task(function() ev:wait() end)
+        sleep(0)
+        ev:set()
+      end)
+      assert.has_error(function() run(function() ev:clear(); ev:wait() end) end,
+        "Event is bound to a different event loop")
+    end)
+
+    it("waking a task of another thread's loop directly is an error", function()
+      local msg = run(function()
+        local loop = asyncio.get_running_loop()
+        local ev = asyncio.Event()
+        local err
+        local th = threading.Thread{target = function()
+          local ok, e = pcall(ev.set, ev)
+          err = not ok and e
+          loop:call_soon_threadsafe(ev.set, ev)  -- the right way
+        end}
+        local waiter = asyncio.create_task(ev.wait, ev)
+        sleep(0)
+        th:start()
+        waiter:join()
+        th:join()
+        return err
+      end)
+      assert.matches("Event used from another thread than its event loop's", msg)
+    end)
+
+    it("a main task that can never finish is a deadlock error, not a hang", function()
+      local ok, err = pcall(run, function() asyncio.Event():wait() end)
+      assert.is_false(ok)
+      assert.matches("deadlock", err)
+    end)
+  end)
+end)
