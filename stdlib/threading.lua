@@ -20,14 +20,19 @@ local closer_meta = {
   __close = function(c) c.lock:release() end,
 }
 
+-- the cached closers of locks that are not tables (plain Lock() instances)
+local closers = setmetatable({}, {__mode = "k"})
+
 -- lock:hold() acquires and returns a to-be-closed value that releases:
 --   do local _ <close> = lock:hold() ... end
 local function hold(self)
   self:acquire()
-  local c = rawget(self, CLOSER)
+  local is_table = type(self) == "table"
+  local c
+  if is_table then c = rawget(self, CLOSER) else c = closers[self] end
   if c == nil then
     c = setmetatable({lock = self}, closer_meta)
-    rawset(self, CLOSER, c)
+    if is_table then rawset(self, CLOSER, c) else closers[self] = c end
   end
   return c
 end
@@ -62,6 +67,19 @@ function Lock:__tostring()
   return ("<%s %s object at %p>"):format(
     native.lock_locked(self) and "locked" or "unlocked",
     getmetatable(self).__name, self)
+end
+-- Lock() itself returns the native handle, with Lock as its metatable, not
+-- a table holding it: then acquire and release find their lock without a
+-- table lookup, which makes an uncontended acquire/release pair about a
+-- third cheaper (scripts/bench/NOTES.md). Like Python's lock objects these
+-- take no fields of their own. Subclasses of Lock make tables as usual.
+do
+  local class_meta = getmetatable(Lock)
+  local construct = class_meta.__call
+  class_meta.__call = function(cls, ...)
+    if cls == Lock then return native.lock_new(Lock) end
+    return construct(cls, ...)
+  end
 end
 M.Lock = Lock
 M.allocate_lock = Lock  -- Python's _thread name
