@@ -16,7 +16,6 @@
 typedef struct thread_handle {
   const ct_kind *kind;
   uint32_t started;    /* futex: the OS thread has published its ids */
-  uint32_t done;       /* futex: the bootstrap has returned */
   int daemon;
   uint64_t ident;
   long native_id;
@@ -46,14 +45,16 @@ static void *thread_main (void *arg) {
             msg ? msg : "(error object is not a string)");
   }
   lua_settop(L1, 0);
-  __atomic_store_n(&h->done, 1, __ATOMIC_RELEASE);
-  ct_futex_wake(&h->done, INT32_MAX, 0);
   /* from here on 'h' and L1 may be collected once the GIL is dropped */
   luaL_unref(L1, LUA_REGISTRYINDEX, h->ref_boot);
   luaL_unref(L1, LUA_REGISTRYINDEX, h->ref_self);
   luaL_unref(L1, LUA_REGISTRYINDEX, h->ref_thread);
   ct_tstate_end(ts);
   ct_detach();
+  /* only now wake the joiners: woken earlier, they would find the GIL still
+     held by this thread and sleep a second time (scripts/bench/NOTES.md) */
+  __atomic_store_n(&ts->finished, 1, __ATOMIC_RELEASE);
+  ct_futex_wake(&ts->finished, INT32_MAX, 0);
   if (!daemon) __atomic_fetch_sub(&ct_rt.nondaemon_threads, 1, __ATOMIC_ACQ_REL);
   __atomic_fetch_sub(&ct_rt.os_threads, 1, __ATOMIC_ACQ_REL);
   __atomic_fetch_add(&ct_rt.threads_word, 1, __ATOMIC_ACQ_REL);
@@ -100,6 +101,7 @@ static int th_start (lua_State *L) {
     luaL_unref(L, LUA_REGISTRYINDEX, h->ref_self);
     luaL_unref(L, LUA_REGISTRYINDEX, h->ref_thread);
     h->ts->ended = 1;
+    h->ts->finished = 1;
     return luaL_error(L, "can't start new thread: %s", strerror(err));
   }
   /* wait for the ids, as Python's start() does (the new thread does not
@@ -116,16 +118,17 @@ static int th_join (lua_State *L) {
   thread_handle *h = (thread_handle *)ct_checkhandle(L, 1, &thread_kind);
   struct timespec tsb;
   struct timespec *dl = ct_opt_deadline(L, 2, &tsb);
-  while (__atomic_load_n(&h->done, __ATOMIC_ACQUIRE) == 0) {
-    if (!ct_wait_until(L, &h->done, 0, dl, 0)) break;
+  uint32_t *finished = &h->ts->finished;  /* thread states outlive handles */
+  while (__atomic_load_n(finished, __ATOMIC_ACQUIRE) == 0) {
+    if (!ct_wait_until(L, finished, 0, dl, 0)) break;
   }
-  lua_pushboolean(L, __atomic_load_n(&h->done, __ATOMIC_ACQUIRE) != 0);
+  lua_pushboolean(L, __atomic_load_n(finished, __ATOMIC_ACQUIRE) != 0);
   return 1;
 }
 
 static int th_done (lua_State *L) {
   thread_handle *h = (thread_handle *)ct_checkhandle(L, 1, &thread_kind);
-  lua_pushboolean(L, __atomic_load_n(&h->done, __ATOMIC_ACQUIRE) != 0);
+  lua_pushboolean(L, __atomic_load_n(&h->ts->finished, __ATOMIC_ACQUIRE) != 0);
   return 1;
 }
 

@@ -31,6 +31,8 @@ struct ct_tstate {
   char name[64];
   clockid_t cpuclock;
   int ended;
+  uint32_t finished;      /* futex: 1 once the thread has let go of the heap
+                             and the GIL (what join waits for) */
   /* counters (written by the thread itself) */
   double t_taken;         /* when this thread last took the GIL */
   double gil_held, gil_waited, lock_waited;
