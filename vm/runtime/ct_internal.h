@@ -30,6 +30,7 @@ struct ct_tstate {
   long native_id;         /* gettid() */
   char name[64];
   clockid_t cpuclock;
+  double cpu_base;        /* the OS thread's CPU time when this state began */
   int ended;
   uint32_t finished;      /* futex: 1 once the thread has let go of the heap
                              and the GIL (what join waits for) */
@@ -88,6 +89,12 @@ ct_tstate *ct_tstate_new (const char *name, int daemon);
 void ct_tstate_bind (ct_tstate *ts);      /* in the new OS thread */
 void ct_tstate_end (ct_tstate *ts);       /* last thing the thread does */
 void ct_tstate_free_all (void);
+
+/* ct_osthread.c: runs fn(arg) in an OS thread of the runtime, a parked one
+   if there is one, else a new one (SIGINT blocked). Fills the thread's
+   ident (pthread_self) and native id; returns 0 or an errno value. */
+int ct_osthread_start (void (*fn) (void *), void *arg,
+                       uint64_t *ident, long *native_id);
 
 /* ct_stats.c */
 void ct_stats_print (FILE *out);
