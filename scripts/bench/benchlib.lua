@@ -193,7 +193,7 @@ function M.speed_compare(a, b, o)
       rows[1][#rows[1] + 1] = h
     end
   end
-  local ratios, ir_ratios, mismatches = {}, {}, {}
+  local ratios, ir_ratios, mismatches, spreads = {}, {}, {}, {}
   local its = {a, b}
   for _, bench in ipairs(M.SPEED) do
     local name, size = bench[1], o.quick and bench[3] or bench[2]
@@ -209,6 +209,13 @@ function M.speed_compare(a, b, o)
           table.insert(times[k], tonumber(f.time))
           sums[k] = sums[k] or f.checksum
           if f.checksum ~= sums[k] then sums[k] = "(varies) " .. f.checksum end
+        end
+      end
+      for k = 1, 2 do  -- how far the second best run is from the best
+        local t = times[k]
+        if #t >= 2 then
+          table.sort(t)
+          spreads[#spreads + 1] = t[2] / t[1] - 1
         end
       end
       local ta, tb = M.min(times[1]), M.min(times[2])
@@ -244,6 +251,10 @@ function M.speed_compare(a, b, o)
   end
   rows[#rows + 1] = last
   M.table(rows)
+  if #spreads > 0 then
+    print(("(noise: the second best run of a program is %.1f%% slower than its best, "
+      .. "median over programs and interpreters)"):format(M.median(spreads) * 100))
+  end
   return gm, ir_gm, mismatches
 end
 

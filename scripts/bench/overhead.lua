@@ -6,7 +6,8 @@
 --              without it comes from build-nobreaker.sh).
 --
 -- usage: lua5.4 scripts/bench/overhead.lua [--quick] [stats|breaker]
--- --quick skips the breaker part unless that build already exists.
+-- The full run (re)builds build-nobreaker/ from this tree first; --quick
+-- uses it as it is, or skips the breaker part when it does not exist.
 -- env: CTHREADS, CTHREADS_NOBREAKER (default build-nobreaker/build/cthreads)
 package.path = (arg[0]:match("^(.*)/[^/]*$") or ".") .. "/?.lua;" .. package.path
 local B = require("benchlib")
@@ -50,18 +51,19 @@ if wanted("stats") then
     ct .. " " .. B.quote(B.dir .. "/threads/start_join.lua") .. " " .. n .. " 3",
   }, {"best"})
   rows[#rows + 1] = {"thread start+join", B.dur(s.best), B.dur(p.best), ("%.3f"):format(s.best / p.best)}
-  local ratios = {gm, s.best / p.best}
+  local ratios = {gm, s.best / p.best}  -- gm: the single-thread programs
   local N = opts.quick and 5000000 or 10000000
   s, p = best_of(reps, {
-    ct .. " --stats " .. B.quote(B.dir .. "/gil/cpu_bound.lua") .. " " .. N,
-    ct .. " " .. B.quote(B.dir .. "/gil/cpu_bound.lua") .. " " .. N,
+    ct .. " --stats " .. B.quote(B.dir .. "/gil/cpu_bound.lua") .. " " .. N .. " 3",
+    ct .. " " .. B.quote(B.dir .. "/gil/cpu_bound.lua") .. " " .. N .. " 3",
   }, {"threads"})
+  -- (cpu_bound.lua N 3: the best of 3 rounds in each run)
   rows[#rows + 1] = {"cpu_bound, two threads", B.dur(s.threads), B.dur(p.threads),
                      ("%.3f"):format(s.threads / p.threads)}
   ratios[#ratios + 1] = s.threads / p.threads
   B.table(rows)
-  local worst = math.max(table.unpack(ratios))
-  print(("--stats costs nothing measurable when the worst ratio is within noise (worst %.3f)"):format(worst))
+  print(("geometric mean of all --stats/plain ratios: %.3f (the counters are kept with or "
+    .. "without --stats, which only prints them at exit: differences are noise)"):format(B.geomean(ratios)))
   print()
 end
 
@@ -69,7 +71,8 @@ if wanted("breaker") then
   local nb = os.getenv("CTHREADS_NOBREAKER") or (B.root .. "/build-nobreaker/build/cthreads")
   local f = io.open(nb, "r")
   if f then f:close() end
-  if not f and not opts.quick and not os.getenv("CTHREADS_NOBREAKER") then
+  if not opts.quick and not os.getenv("CTHREADS_NOBREAKER") then
+    -- (re)build it from this tree: only what changed is compiled again
     print("(building cthreads without patch 0003 for the comparison...)")
     local out, ok = B.run(B.quote(B.dir .. "/build-nobreaker.sh"))
     if not ok then io.stderr:write(out) os.exit(1) end
