@@ -45,6 +45,7 @@ static void run_thread (void *arg) {
   luaL_unref(L1, LUA_REGISTRYINDEX, h->ref_thread);
   ct_tstate_end(ts);
   ct_detach();
+  ct_osthread_free_soon();  /* a start() right after the join reuses us */
   /* only now wake the joiners: woken earlier, they would find the GIL still
      held by this thread and sleep a second time (scripts/bench/NOTES.md) */
   __atomic_store_n(&ts->finished, 1, __ATOMIC_RELEASE);

@@ -95,6 +95,8 @@ void ct_tstate_free_all (void);
    ident (pthread_self) and native id; returns 0 or an errno value. */
 int ct_osthread_start (void (*fn) (void *), void *arg,
                        uint64_t *ident, long *native_id);
+/* called by fn when it is done with everything a next job could need */
+void ct_osthread_free_soon (void);
 
 /* ct_stats.c */
 void ct_stats_print (FILE *out);

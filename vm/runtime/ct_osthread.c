@@ -25,6 +25,7 @@ typedef struct worker {
   void (*fn) (void *);
   void *arg;
   int listed;                 /* in the idle list (under pool.lock) */
+  int enlisted;               /* listed for the next job (own thread only) */
   uint64_t ident;
   long native_id;
   struct worker *next;
@@ -49,11 +50,10 @@ static void register_atfork (void) {
   pthread_atfork(NULL, NULL, forget_idle);
 }
 
-/* parks 'w' in the idle list and waits for a job; 0 when it is not
-   wanted (the list is full, or nobody came within IDLE_SECONDS) */
-static int park (worker *w) {
-  struct timespec tsb;
-  struct timespec *deadline = &tsb;
+static _Thread_local worker *self_worker;  /* this OS thread's, if ours */
+
+/* lists 'w' as idle: 0 when the list is full */
+static int enlist (worker *w) {
   pthread_mutex_lock(&pool.lock);
   if (pool.nidle >= MAX_IDLE) {
     pthread_mutex_unlock(&pool.lock);
@@ -65,6 +65,14 @@ static int park (worker *w) {
   pool.idle = w;
   pool.nidle++;
   pthread_mutex_unlock(&pool.lock);
+  return 1;
+}
+
+/* a listed 'w' waits for a job: 0 when nobody came within IDLE_SECONDS
+   (it is then out of the list) */
+static int wait_for_job (worker *w) {
+  struct timespec tsb;
+  struct timespec *deadline = &tsb;
   ct_abs_deadline(&tsb, IDLE_SECONDS);
   while (__atomic_load_n(&w->word, __ATOMIC_ACQUIRE) == 0) {
     if (ct_futex_wait(&w->word, 0, deadline, 0) == ETIMEDOUT) {
@@ -85,19 +93,34 @@ static int park (worker *w) {
   return 1;
 }
 
+/* The job is about to end and will touch nothing the next job could need:
+   the thread may be handed that job now, before the current one has
+   returned. Called before waking those who wait for the end (join), so
+   that a join followed at once by a start finds this thread listed. */
+void ct_osthread_free_soon (void) {
+  worker *w = self_worker;
+  if (w != NULL && !w->enlisted) w->enlisted = enlist(w);
+}
+
 static void *worker_main (void *arg) {
   worker self;
   worker *first = (worker *)arg;  /* the starter's, valid until word is set */
   self.fn = first->fn;
   self.arg = first->arg;
+  self.enlisted = 0;
   self.ident = first->ident = (uint64_t)pthread_self();
   self.native_id = first->native_id = (long)syscall(SYS_gettid);
   __atomic_store_n(&first->word, 1, __ATOMIC_RELEASE);  /* 'first' is gone */
   ct_futex_wake(&first->word, 1, 0);
-  do {
-    self.fn(self.arg);
+  self_worker = &self;
+  for (;;) {
+    self.fn(self.arg);  /* (a next job may already be set in 'self') */
     ct_current = NULL;
-  } while (park(&self));
+    if (!self.enlisted && !enlist(&self)) break;
+    if (!wait_for_job(&self)) break;
+    self.enlisted = 0;
+  }
+  self_worker = NULL;
   return NULL;
 }
 
