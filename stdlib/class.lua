@@ -141,7 +141,8 @@ end
 
 -- the name of v's type for messages: its class name for instances
 function M.typename(v)
-  local mt = type(v) == "table" and getmetatable(v)
+  local t = type(v)
+  local mt = (t == "table" or t == "userdata") and getmetatable(v)
   if type(mt) == "table" and type(rawget(mt, "__name")) == "string" then
     return rawget(mt, "__name")
   end

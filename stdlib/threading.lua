@@ -24,13 +24,17 @@ local closer_meta = {
   __close = function(c) c.lock:release() end,
 }
 
+local Lock_is  -- Lock:is, once Lock exists (a userdata is a lock only if a Lock)
+
 -- the cached closers of locks that are not tables (plain Lock() instances)
 local closers = setmetatable({}, {__mode = "k"})
 
 -- lock:hold() acquires and returns a to-be-closed value that releases:
 --   do local _ <close> = lock:hold() ... end
 local function check_lock(self, fname)
-  if type(self) ~= "table" or type(self.acquire) ~= "function" then
+  local t = type(self)
+  if (t ~= "table" and not (t == "userdata" and Lock_is(self)))
+     or type(self.acquire) ~= "function" then
     argerror(1, fname, "lock expected, got " .. class.typename(self), 3)
   end
 end
@@ -93,6 +97,7 @@ do
     return construct(cls, ...)
   end
 end
+Lock_is = function(v) return Lock:is(v) end
 M.Lock = Lock
 M.allocate_lock = Lock  -- Python's _thread name
 
