@@ -15,16 +15,19 @@ void *ct_newhandle (lua_State *L, size_t size, const ct_kind *kind) {
 }
 
 void *ct_checkhandle (lua_State *L, int idx, const ct_kind *kind) {
-  void *p = NULL;
-  int t = lua_type(L, idx);
-  if (t == LUA_TTABLE) {
+  /* the handle itself first (threading.Lock() instances are handles):
+     lua_touserdata is not NULL for full and light userdata, and
+     lua_rawlen is 0 for light ones, so the size check drops those too */
+  void *p = lua_touserdata(L, idx);
+  if (p != NULL) {
+    if (lua_rawlen(L, idx) < sizeof(const ct_kind *)) p = NULL;
+  }
+  else if (lua_istable(L, idx)) {
     if (lua_rawgetp(L, idx, CT_HANDLE_KEY) == LUA_TUSERDATA &&
         lua_rawlen(L, -1) >= sizeof(const ct_kind *))
       p = lua_touserdata(L, -1);
     lua_pop(L, 1);
   }
-  else if (t == LUA_TUSERDATA && lua_rawlen(L, idx) >= sizeof(const ct_kind *))
-    p = lua_touserdata(L, idx);
   if (p == NULL || *(const ct_kind **)p != kind)
     luaL_typeerror(L, idx, kind->name);
   return p;

@@ -2,7 +2,9 @@
 ** Native handles: the C part of a cthreads object. A Lua-side instance
 ** (a table made by the class system) keeps its handle, a full userdata
 ** starting with a ct_kind pointer, under the light-userdata key
-** CT_HANDLE_KEY. Native methods accept the instance or the bare handle.
+** CT_HANDLE_KEY. Native methods accept the instance or the bare handle;
+** a handle may itself be the instance, with its class as its metatable
+** (threading.Lock() does this, for speed).
 */
 #ifndef CT_HANDLE_H
 #define CT_HANDLE_H

@@ -59,9 +59,16 @@ static struct timespec *acquire_args (lua_State *L, int *blocking,
   return ct_opt_deadline(L, 3, tsb);
 }
 
+/* lock_new([class]): a new lock handle; with a class, the handle gets it
+   as its metatable and is itself the instance (what threading.Lock()
+   returns: see stdlib/threading.lua) */
 static int lock_new (lua_State *L) {
   ct_lock *lk = (ct_lock *)ct_newhandle(L, sizeof(ct_lock), &lock_kind);
   lk->word = 0;
+  if (lua_istable(L, 1)) {
+    lua_pushvalue(L, 1);
+    lua_setmetatable(L, -2);
+  }
   return 1;
 }
 

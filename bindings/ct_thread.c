@@ -1,9 +1,9 @@
 /*
-** The native side of threading.Thread: an OS thread with its own Lua
-** thread (lua_newthread of the main state) that runs a bootstrap function
-** from stdlib/threading.lua on the Thread object, attached to the runtime.
+** The native side of threading.Thread: an OS thread (a new one or a parked
+** one, see vm/runtime/ct_osthread.c) with its own Lua thread (lua_newthread
+** of the main state) that runs a bootstrap function from
+** stdlib/threading.lua on the Thread object, attached to the runtime.
 */
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -15,11 +15,7 @@
 
 typedef struct thread_handle {
   const ct_kind *kind;
-  uint32_t started;    /* futex: the OS thread has published its ids */
-  uint32_t done;       /* futex: the bootstrap has returned */
   int daemon;
-  uint64_t ident;
-  long native_id;
   lua_State *L1;
   int ref_thread, ref_self, ref_boot;
   ct_tstate *ts;
@@ -27,16 +23,13 @@ typedef struct thread_handle {
 
 static const ct_kind thread_kind = {"thread handle"};
 
-static void *thread_main (void *arg) {
+/* the life of one Thread, in an OS thread from ct_osthread_start */
+static void run_thread (void *arg) {
   thread_handle *h = (thread_handle *)arg;
   ct_tstate *ts = h->ts;
   int daemon = h->daemon;
   lua_State *L1 = h->L1;
   ct_tstate_bind(ts);
-  h->ident = ts->ident;
-  h->native_id = ts->native_id;
-  __atomic_store_n(&h->started, 1, __ATOMIC_RELEASE);
-  ct_futex_wake(&h->started, 1, 0);
   ct_attach(ts, 0);
   lua_rawgeti(L1, LUA_REGISTRYINDEX, h->ref_boot);
   lua_rawgeti(L1, LUA_REGISTRYINDEX, h->ref_self);
@@ -46,28 +39,29 @@ static void *thread_main (void *arg) {
             msg ? msg : "(error object is not a string)");
   }
   lua_settop(L1, 0);
-  __atomic_store_n(&h->done, 1, __ATOMIC_RELEASE);
-  ct_futex_wake(&h->done, INT32_MAX, 0);
   /* from here on 'h' and L1 may be collected once the GIL is dropped */
   luaL_unref(L1, LUA_REGISTRYINDEX, h->ref_boot);
   luaL_unref(L1, LUA_REGISTRYINDEX, h->ref_self);
   luaL_unref(L1, LUA_REGISTRYINDEX, h->ref_thread);
   ct_tstate_end(ts);
   ct_detach();
+  ct_osthread_free_soon();  /* a start() right after the join reuses us */
+  /* only now wake the joiners: woken earlier, they would find the GIL still
+     held by this thread and sleep a second time (scripts/bench/NOTES.md) */
+  __atomic_store_n(&ts->finished, 1, __ATOMIC_RELEASE);
+  ct_futex_wake(&ts->finished, INT32_MAX, 0);
   if (!daemon) __atomic_fetch_sub(&ct_rt.nondaemon_threads, 1, __ATOMIC_ACQ_REL);
   __atomic_fetch_sub(&ct_rt.os_threads, 1, __ATOMIC_ACQ_REL);
   __atomic_fetch_add(&ct_rt.threads_word, 1, __ATOMIC_ACQ_REL);
   ct_futex_wake(&ct_rt.threads_word, INT32_MAX, 0);
-  return NULL;
 }
 
 /* start(self, name, daemon, bootstrap) -> handle, ident, native_id */
 static int th_start (lua_State *L) {
   thread_handle *h;
-  pthread_t pt;
-  pthread_attr_t attr;
-  sigset_t block, old;
   int err;
+  uint64_t ident;
+  long native_id;
   const char *name = luaL_checkstring(L, 2);
   int daemon = lua_toboolean(L, 3);
   luaL_checktype(L, 4, LUA_TFUNCTION);
@@ -84,15 +78,9 @@ static int th_start (lua_State *L) {
   h->ref_boot = luaL_ref(L, LUA_REGISTRYINDEX);
   __atomic_fetch_add(&ct_rt.os_threads, 1, __ATOMIC_ACQ_REL);
   if (!daemon) __atomic_fetch_add(&ct_rt.nondaemon_threads, 1, __ATOMIC_ACQ_REL);
-  /* SIGINT goes to the main thread only */
-  sigemptyset(&block);
-  sigaddset(&block, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &block, &old);
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  err = pthread_create(&pt, &attr, thread_main, h);
-  pthread_attr_destroy(&attr);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  /* returns when the ids are known, as Python's start() does (a new OS
+     thread publishes them without needing the GIL) */
+  err = ct_osthread_start(run_thread, h, &ident, &native_id);
   if (err != 0) {
     __atomic_fetch_sub(&ct_rt.os_threads, 1, __ATOMIC_ACQ_REL);
     if (!daemon) __atomic_fetch_sub(&ct_rt.nondaemon_threads, 1, __ATOMIC_ACQ_REL);
@@ -100,14 +88,11 @@ static int th_start (lua_State *L) {
     luaL_unref(L, LUA_REGISTRYINDEX, h->ref_self);
     luaL_unref(L, LUA_REGISTRYINDEX, h->ref_thread);
     h->ts->ended = 1;
+    h->ts->finished = 1;
     return luaL_error(L, "can't start new thread: %s", strerror(err));
   }
-  /* wait for the ids, as Python's start() does (the new thread does not
-     need the GIL to publish them) */
-  while (__atomic_load_n(&h->started, __ATOMIC_ACQUIRE) == 0)
-    ct_futex_wait(&h->started, 0, NULL, 0);
-  lua_pushinteger(L, (lua_Integer)h->ident);
-  lua_pushinteger(L, (lua_Integer)h->native_id);
+  lua_pushinteger(L, (lua_Integer)ident);
+  lua_pushinteger(L, (lua_Integer)native_id);
   return 3;
 }
 
@@ -116,16 +101,17 @@ static int th_join (lua_State *L) {
   thread_handle *h = (thread_handle *)ct_checkhandle(L, 1, &thread_kind);
   struct timespec tsb;
   struct timespec *dl = ct_opt_deadline(L, 2, &tsb);
-  while (__atomic_load_n(&h->done, __ATOMIC_ACQUIRE) == 0) {
-    if (!ct_wait_until(L, &h->done, 0, dl, 0)) break;
+  uint32_t *finished = &h->ts->finished;  /* thread states outlive handles */
+  while (__atomic_load_n(finished, __ATOMIC_ACQUIRE) == 0) {
+    if (!ct_wait_until(L, finished, 0, dl, 0)) break;
   }
-  lua_pushboolean(L, __atomic_load_n(&h->done, __ATOMIC_ACQUIRE) != 0);
+  lua_pushboolean(L, __atomic_load_n(finished, __ATOMIC_ACQUIRE) != 0);
   return 1;
 }
 
 static int th_done (lua_State *L) {
   thread_handle *h = (thread_handle *)ct_checkhandle(L, 1, &thread_kind);
-  lua_pushboolean(L, __atomic_load_n(&h->done, __ATOMIC_ACQUIRE) != 0);
+  lua_pushboolean(L, __atomic_load_n(&h->ts->finished, __ATOMIC_ACQUIRE) != 0);
   return 1;
 }
 

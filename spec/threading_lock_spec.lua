@@ -97,6 +97,15 @@ describe("threading.Lock", function()
     assert.is_true(got)
   end)
 
+  it("is an instance of Lock (a native handle with Lock as its class)", function()
+    local l = threading.Lock()
+    assert.is_true(threading.Lock:is(l))
+    assert.is_true(l:isinstance(threading.Lock))
+    assert.is_false(threading.RLock:is(l))
+    assert.matches("^<unlocked Lock object at ", tostring(l))
+    assert.is_true(threading.Lock:is(threading.allocate_lock()))
+  end)
+
   it("can be subclassed", function()
     local Counting = threading.Lock:extend("CountingLock")
     function Counting:init() Counting.super.init(self); self.n = 0 end

@@ -73,9 +73,11 @@ function M.getters(cls, getters)
   end)
 end
 
--- Class:is(obj): obj is an instance of Class or of a subclass
+-- Class:is(obj): obj is an instance of Class or of a subclass (a table,
+-- or a native handle whose metatable is a class, as threading.Lock() makes)
 function Object.is(cls, obj)
-  if type(obj) ~= "table" then return false end
+  local t = type(obj)
+  if t ~= "table" and t ~= "userdata" then return false end
   local c = getmetatable(obj)
   while type(c) == "table" do
     if c == cls then return true end
@@ -140,7 +142,8 @@ end
 
 -- the name of v's type for messages: its class name for instances
 function M.typename(v)
-  local mt = type(v) == "table" and getmetatable(v)
+  local t = type(v)
+  local mt = (t == "table" or t == "userdata") and getmetatable(v)
   if type(mt) == "table" and type(rawget(mt, "__name")) == "string" then
     return rawget(mt, "__name")
   end

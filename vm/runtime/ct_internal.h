@@ -34,7 +34,10 @@ struct ct_tstate {
   unsigned long trace_events, trace_dropped;
   char name[64];
   clockid_t cpuclock;
+  double cpu_base;        /* the OS thread's CPU time when this state began */
   int ended;
+  uint32_t finished;      /* futex: 1 once the thread has let go of the heap
+                             and the GIL (what join waits for) */
   /* counters (written by the thread itself) */
   double t_taken;         /* when this thread last took the GIL */
   double gil_held, gil_waited, lock_waited;
@@ -92,6 +95,14 @@ ct_tstate *ct_tstate_new (const char *name, int daemon);
 void ct_tstate_bind (ct_tstate *ts);      /* in the new OS thread */
 void ct_tstate_end (ct_tstate *ts);       /* last thing the thread does */
 void ct_tstate_free_all (void);
+
+/* ct_osthread.c: runs fn(arg) in an OS thread of the runtime, a parked one
+   if there is one, else a new one (SIGINT blocked). Fills the thread's
+   ident (pthread_self) and native id; returns 0 or an errno value. */
+int ct_osthread_start (void (*fn) (void *), void *arg,
+                       uint64_t *ident, long *native_id);
+/* called by fn when it is done with everything a next job could need */
+void ct_osthread_free_soon (void);
 
 /* ct_stats.c */
 void ct_stats_print (FILE *out);

@@ -31,10 +31,11 @@ void ct_tstate_bind (ct_tstate *ts) {
   ts->native_id = (long)syscall(SYS_gettid);
   if (pthread_getcpuclockid(pthread_self(), &ts->cpuclock) != 0)
     ts->cpuclock = CLOCK_THREAD_CPUTIME_ID;
+  ts->cpu_base = ct_thread_cpu(ts->cpuclock);  /* OS threads are reused */
 }
 
 void ct_tstate_end (ct_tstate *ts) {
-  ts->cpu_time = ct_thread_cpu(ts->cpuclock);
+  ts->cpu_time = ct_thread_cpu(ts->cpuclock) - ts->cpu_base;
   ts->ended = 1;
 }
 
