@@ -31,6 +31,7 @@ struct ct_tstate {
   char name[64];
   clockid_t cpuclock;
   int ended;
+  int vanished;           /* in a forked child: a thread of the parent */
   /* counters (written by the thread itself) */
   double t_taken;         /* when this thread last took the GIL */
   double gil_held, gil_waited, lock_waited;
@@ -86,6 +87,14 @@ ct_tstate *ct_tstate_new (const char *name, int daemon);
 void ct_tstate_bind (ct_tstate *ts);      /* in the new OS thread */
 void ct_tstate_end (ct_tstate *ts);       /* last thing the thread does */
 void ct_tstate_free_all (void);
+
+/* ct_fork.c: hooks run around ct_fork (prepare and parent in the parent,
+   child in the child, in registration order; parent and child get the
+   result of fork, -1 in the parent when it failed) */
+typedef void (*ct_fork_hook) (void);
+typedef void (*ct_fork_result_hook) (long pid);
+int ct_atfork (ct_fork_hook prepare, ct_fork_result_hook parent,
+               ct_fork_result_hook child);
 
 /* ct_stats.c */
 void ct_stats_print (FILE *out);

@@ -83,26 +83,24 @@ static void wait_nondaemon_threads (void) {
   }
 }
 
-void ct_close (lua_State *L) {
-  /* threading._shutdown joins the non-daemon threads, as Python does */
-  lua_getglobal(L, "package");
-  if (lua_type(L, -1) == LUA_TTABLE) {
-    lua_getfield(L, -1, "loaded");
-    lua_getfield(L, -1, "threading");
-    if (lua_type(L, -1) == LUA_TTABLE) {
-      lua_getfield(L, -1, "_shutdown");
-      if (lua_isfunction(L, -1)) {
-        if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
-          fprintf(stderr, "cthreads: error at shutdown: %s\n",
-                  lua_tostring(L, -1));
-          lua_pop(L, 1);
-        }
-      }
-      else lua_pop(L, 1);
-    }
-    lua_pop(L, 2);
+/* calls package.loaded[mod]._shutdown() if there is one */
+static void module_shutdown (lua_State *L, const char *mod) {
+  int top = lua_gettop(L);
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  if (lua_type(L, -1) == LUA_TTABLE && lua_getfield(L, -1, mod) == LUA_TTABLE &&
+      lua_getfield(L, -1, "_shutdown") == LUA_TFUNCTION) {
+    if (ct_pcall_traceback(L, 0, 0) != LUA_OK)
+      fprintf(stderr, "cthreads: error at shutdown: %s\n", lua_tostring(L, -1));
   }
-  lua_pop(L, 1);
+  lua_settop(L, top);
+}
+
+void ct_close (lua_State *L) {
+  /* threading._shutdown joins the non-daemon threads, as Python does;
+     then multiprocessing's exit function finalizes pools and managers,
+     terminates daemon children and joins the others */
+  module_shutdown(L, "threading");
+  module_shutdown(L, "multiprocessing");
   wait_nondaemon_threads();
   ct_rt.main->cpu_time = ct_thread_cpu(ct_rt.main->cpuclock);
   if (ct_rt.stats) ct_stats_print(stderr);
