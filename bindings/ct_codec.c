@@ -4,7 +4,7 @@
 **   nil, false, true
 **   INT zigzag-varint, FLOAT 8 bytes (integers and floats stay apart)
 **   STR varint length, bytes
-**   TABLE varint n, u32 h, n values for keys 1..n, h key/value pairs,
+**   TABLE u32 n, u32 h, n values for keys 1..n, h key/value pairs,
 **         then the metatable (a value: nil, or a table)
 **   LFUNC varint length, string.dump bytes, varint count, the upvalues:
 **         each a value, or UPREF (function ordinal, upvalue index) for a
@@ -388,26 +388,28 @@ static void mark_shared (enc *e, uint64_t ord) {
   if (ord < e->ntag) e->b->p[e->tagpos[ord]] |= (char)SHARED;
 }
 
+/* One traversal: lua_next visits the array part first, in order, so the
+   run of keys 1, 2, 3... it starts with is sent as the list part and the
+   rest as pairs. */
 static void enc_table (enc *e, int idx) {
   lua_State *L = e->L;
-  lua_Unsigned narr = lua_rawlen(L, idx), i;
   size_t countpos;
-  uint32_t nhash = 0;
+  uint32_t narr = 0, nhash = 0;
+  int inlist = 1;
   new_ordinal(e, lua_topointer(L, idx));
   put_byte(e, T_TABLE);
-  put_varint(e, narr);
   countpos = e->b->len;
   put_u32(e, 0);
-  for (i = 1; i <= narr && !e->failed; i++) {
-    lua_rawgeti(L, idx, (lua_Integer)i);
-    enc_value(e, lua_gettop(L));
-    lua_pop(L, 1);
-  }
+  put_u32(e, 0);
   lua_pushnil(L);
   while (!e->failed && lua_next(L, idx) != 0) {
-    int isnum;
-    lua_Integer k = lua_tointegerx(L, -2, &isnum);
-    if (!(isnum && lua_isinteger(L, -2) && k >= 1 && (lua_Unsigned)k <= narr)) {
+    if (inlist && lua_isinteger(L, -2) && lua_tointeger(L, -2) == (lua_Integer)narr + 1
+        && narr < UINT32_MAX) {
+      enc_value(e, lua_gettop(L));
+      narr++;
+    }
+    else {
+      inlist = 0;
       enc_value(e, lua_gettop(L) - 1);
       enc_value(e, lua_gettop(L));
       nhash++;
@@ -418,7 +420,8 @@ static void enc_table (enc *e, int idx) {
     lua_pop(L, 1);  /* the key left by the interrupted traversal */
     return;
   }
-  memcpy(e->b->p + countpos, &nhash, 4);
+  memcpy(e->b->p + countpos, &narr, 4);
+  memcpy(e->b->p + countpos + 4, &nhash, 4);
   if (lua_getmetatable(L, idx)) {
     enc_value(e, lua_gettop(L));
     lua_pop(L, 1);
@@ -556,8 +559,20 @@ static void enc_value (enc *e, int idx) {
     case LUA_TNUMBER:
       if (lua_isinteger(L, idx)) {
         lua_Integer v = lua_tointeger(L, idx);
-        put_byte(e, T_INT);
-        put_varint(e, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+        uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+        unsigned char *p;
+        if (!ct_buf_reserve(e->b, 11)) {
+          nomem(e);
+          return;
+        }
+        p = (unsigned char *)e->b->p + e->b->len;
+        *p++ = T_INT;
+        while (z >= 0x80) {
+          *p++ = (unsigned char)(z | 0x80);
+          z >>= 7;
+        }
+        *p++ = (unsigned char)z;
+        e->b->len = (size_t)((char *)p - e->b->p);
       }
       else {
         double d = (double)lua_tonumber(L, idx);
@@ -719,12 +734,12 @@ static int dec_value (dec *d);
 
 static int dec_table (dec *d, int shared) {
   lua_State *L = d->L;
-  uint64_t narr, i;
-  uint32_t nhash, j;
+  uint32_t narr, nhash, i, j;
   const char *s;
   int t;
-  if (!get_varint(d, &narr) || !get_bytes(d, 4, &s)) return 0;
-  memcpy(&nhash, s, 4);
+  if (!get_bytes(d, 8, &s)) return 0;
+  memcpy(&narr, s, 4);
+  memcpy(&nhash, s + 4, 4);
   if (narr > (uint64_t)(d->end - d->p) || nhash > (uint64_t)(d->end - d->p) / 2)
     return bad(d, "malformed message");
   lua_createtable(L, (int)narr, (int)nhash);
@@ -920,10 +935,11 @@ static int skip_value (dec *d) {
       break;
     case T_REF: if (!get_varint(d, &v)) return 0; break;
     case T_TABLE: {
-      uint32_t nhash;
-      if (!get_varint(d, &v) || !get_bytes(d, 4, &s)) return 0;
-      memcpy(&nhash, s, 4);
-      for (i = 0; i < v; i++) if (!skip_value(d)) return 0;
+      uint32_t narr, nhash;
+      if (!get_bytes(d, 8, &s)) return 0;
+      memcpy(&narr, s, 4);
+      memcpy(&nhash, s + 4, 4);
+      for (i = 0; i < narr; i++) if (!skip_value(d)) return 0;
       for (i = 0; i < 2 * (uint64_t)nhash; i++) if (!skip_value(d)) return 0;
       if (!skip_value(d)) return 0;
       break;

@@ -26,6 +26,9 @@ void ct_mp_queue_register (lua_State *L);
 void ct_mp_conn_register (lua_State *L);
 
 void ct_mp_child_exit (int code);
+
+/* element i (1-based) of the int64 ('q') Array handle at 'idx' */
+int64_t *ct_mp_value_int64 (lua_State *L, int idx, lua_Integer i);
 void ct_mp_kill_daemon_children (void);
 
 /* raises 'msg' as is (no position), as Python's exceptions read */

@@ -22,6 +22,7 @@
 typedef struct msg {
   uint64_t next;   /* offset of the next message, 0: none */
   uint64_t size;
+  int64_t tag;     /* for Pool: the task id, stored into the taker's slot */
   char data[];
 } msg;
 
@@ -91,6 +92,7 @@ static msg *make_msg (lua_State *L, int idx) {
     ct_mp_raw_error(L, "out of shared memory: the queue holds too much data");
   }
   m->next = 0;
+  m->tag = 0;
   m->size = b.len;
   memcpy(m->data, b.p, b.len);
   ct_buf_give(&b);
@@ -102,7 +104,7 @@ static void drop_msg (msg *m) {
   ct_shm_free(m);
 }
 
-/* queue_put(h, value, [block=true], [timeout]); raises queue.Full */
+/* queue_put(h, value, [block=true], [timeout], [tag]); raises queue.Full */
 static int queue_put (lua_State *L) {
   queue_handle *qh = toqh(L);
   mp_queue *q = Q(qh);
@@ -112,8 +114,10 @@ static int queue_put (lua_State *L) {
   msg *m;
   uint32_t getters;
   int interrupted = 0;
+  lua_Integer tag = luaL_optinteger(L, 5, 0);
   luaL_checkany(L, 2);
   m = make_msg(L, 2);
+  m->tag = tag;
   ct_shm_mutex_lock(&q->mutex);
   while (q->maxsize > 0 && q->count >= q->maxsize) {
     uint32_t s;
@@ -146,7 +150,10 @@ static int queue_put (lua_State *L) {
   return 0;
 }
 
-/* queue_get(h, [block=true], [timeout]) -> value; raises queue.Empty */
+/* queue_get(h, [block=true], [timeout], [slots, i]) -> value; raises
+   queue.Empty. With 'slots' (an int64 Array handle), the message's tag is
+   stored into slots[i] while the message is unlinked, so a Pool worker
+   killed at any point after taking a task has it recorded. */
 static int queue_get (lua_State *L) {
   queue_handle *qh = toqh(L);
   mp_queue *q = Q(qh);
@@ -157,6 +164,8 @@ static int queue_get (lua_State *L) {
   uint32_t putters;
   char err[200];
   int interrupted = 0, ok;
+  int64_t *slot = lua_isnoneornil(L, 4) ? NULL
+                  : ct_mp_value_int64(L, 4, luaL_checkinteger(L, 5));
   ct_shm_mutex_lock(&q->mutex);
   while (q->count == 0) {
     uint32_t s;
@@ -177,6 +186,7 @@ static int queue_get (lua_State *L) {
     return ct_mp_raise_kind(L, "Empty");
   }
   m = (msg *)ct_shm_at(q->head);
+  if (slot != NULL) __atomic_store_n(slot, m->tag, __ATOMIC_RELEASE);
   q->head = m->next;
   if (q->head == 0) q->tail = 0;
   q->count--;

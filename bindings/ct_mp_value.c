@@ -223,6 +223,13 @@ static int value_elsize (lua_State *L) {
   return 1;
 }
 
+int64_t *ct_mp_value_int64 (lua_State *L, int idx, lua_Integer i) {
+  mp_value *v = (mp_value *)((ct_shm_handle *)ct_checkhandle(L, idx, &value_kind))->obj;
+  if (v->typecode != 'q' || i < 1 || (uint64_t)i > v->count)
+    luaL_argerror(L, idx, "int64 array slot expected");
+  return (int64_t *)v->data + (i - 1);
+}
+
 static const luaL_Reg funcs[] = {
   {"value_new", value_new},
   {"value_get", value_get},
