@@ -15,7 +15,8 @@
 **   NAMED varint length, name: a standard library value (print,
 **         math.sqrt, io.stdout, threading.Lock, queue.Empty...) that the
 **         receiver looks up in its own standard library
-**   ENV: the sender's globals table, received as the receiver's globals
+**   ENV: the sender's globals table, or any function's _ENV upvalue,
+**         received as the receiver's globals
 **   SHM varint kind, varint offset: a multiprocessing object in the arena
 **   EXT varint kind, u32 length, payload: another sendable handle
 ** Values that are none of these (coroutines, C functions outside the
@@ -434,7 +435,7 @@ static void enc_function (enc *e, int idx) {
   uint32_t ord;
   int i, nups = 0;
   size_t len;
-  const char *dump;
+  const char *dump, *name;
   if (lua_iscfunction(L, idx)) {
     unsupported(e, idx);
     return;
@@ -482,8 +483,10 @@ static void enc_function (enc *e, int idx) {
       nomem(e);
       return;
     }
-    lua_getupvalue(L, idx, i);
-    enc_value(e, lua_gettop(L));
+    name = lua_getupvalue(L, idx, i);
+    if (name != NULL && strcmp(name, "_ENV") == 0 && lua_type(L, -1) == LUA_TTABLE)
+      put_byte(e, T_ENV);  /* globals are the receiver's, as pickle does */
+    else enc_value(e, lua_gettop(L));
     lua_pop(L, 1);
   }
 }

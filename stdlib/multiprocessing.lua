@@ -698,7 +698,11 @@ function Array:init(typecode, init, lock)
   rawset(self, "_lock", value_lock(lock, "Array"))
 end
 Array.__index = function(self, k)
-  if type(k) == "number" then return vget(self, k) end
+  if type(k) == "number" then  -- outside 1..#a: nil, as a table (ipairs stops)
+    if math.type(k) == "integer" and k >= 1 and k <= vlen(self) then return vget(self, k) end
+    if k == math.floor(k) and k >= 1 and k <= vlen(self) then return vget(self, k) end
+    return nil
+  end
   if k == "value" and rawget(self, "_typecode") == "c" then return native.value_bytes(self) end
   if k == "typecode" then return rawget(self, "_typecode") end
   return array_methods[k]
