@@ -144,7 +144,7 @@ mp.MapResult = MapResult
 function MapResult:init(pool, n, callback, error_callback)
   AsyncResult.init(self, pool, callback, error_callback)
   self._is_map = true
-  self._list = {n = n}
+  self._list = {}          -- a plain list, as Python's (nil results leave holes)
   self._left = 0
 end
 function MapResult:_chunk(start, ok, values, tb)
@@ -426,7 +426,7 @@ local function map_async(self, fname, kind, func, iterable, chunksize, callback,
   chunksize = chunksize or default_chunksize(self, len)
   local result = MapResult(self, len, callback, error_callback)
   if len == 0 then
-    result:_set(true, {{n = 0}, n = 1})
+    result:_set(true, {{}, n = 1})
     return result
   end
   local nchunks = (len + chunksize - 1) // chunksize
