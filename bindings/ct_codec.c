@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "ct_codec.h"
+#include "ct_luafast.h"
 #include "ct_shm.h"
 #include "lauxlib.h"
 
@@ -389,32 +390,97 @@ static void mark_shared (enc *e, uint64_t ord) {
   if (ord < e->ntag) e->b->p[e->tagpos[ord]] |= (char)SHARED;
 }
 
-/* One traversal: lua_next visits the array part first, in order, so the
-   run of keys 1, 2, 3... it starts with is sent as the list part and the
-   rest as pairs. */
+static void put_int (enc *e, lua_Integer v) {
+  uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+  unsigned char *p;
+  if (!ct_buf_reserve(e->b, 11)) {
+    nomem(e);
+    return;
+  }
+  p = (unsigned char *)e->b->p + e->b->len;
+  *p++ = T_INT;
+  while (z >= 0x80) {
+    *p++ = (unsigned char)(z | 0x80);
+    z >>= 7;
+  }
+  *p++ = (unsigned char)z;
+  e->b->len = (size_t)((char *)p - e->b->p);
+}
+
+/* a number, boolean or string straight from its slot; 0 for other types */
+static int enc_scalar (enc *e, const TValue *v) {
+  switch (ttypetag(v)) {
+    case LUA_VNUMINT:
+      put_int(e, ivalue(v));
+      return 1;
+    case LUA_VNUMFLT: {
+      double d = (double)fltvalue(v);
+      put_byte(e, T_FLOAT);
+      put(e, &d, 8);
+      return 1;
+    }
+    case LUA_VFALSE:
+      put_byte(e, T_FALSE);
+      return 1;
+    case LUA_VTRUE:
+      put_byte(e, T_TRUE);
+      return 1;
+    case LUA_VSHRSTR:
+    case LUA_VLNGSTR: {
+      TString *ts = tsvalue(v);
+      size_t len = tsslen(ts);
+      put_byte(e, T_STR);
+      put_varint(e, len);
+      put(e, getstr(ts), len);
+      return 1;
+    }
+    default:
+      return 0;
+  }
+}
+
+/* The list part is the array part's leading run of non-nil values, read
+   straight from the slots; the array part's other values and the hash
+   part (lua_next from the end of the array part) are sent as pairs. */
 static void enc_table (enc *e, int idx) {
   lua_State *L = e->L;
+  Table *t = ct_fast_table(L, idx);
+  unsigned asize = ct_fast_asize(t), i;
   size_t countpos;
   uint32_t narr = 0, nhash = 0;
-  int inlist = 1;
   new_ordinal(e, lua_topointer(L, idx));
   put_byte(e, T_TABLE);
   countpos = e->b->len;
   put_u32(e, 0);
   put_u32(e, 0);
-  lua_pushnil(L);
+  for (i = 0; i < asize && !e->failed; i++) {
+    const TValue *v = ct_fast_slot(t, i);
+    if (ttisnil(v)) break;
+    if (!enc_scalar(e, v)) {
+      lua_rawgeti(L, idx, (lua_Integer)i + 1);
+      enc_value(e, lua_gettop(L));
+      lua_pop(L, 1);
+    }
+    narr++;
+  }
+  for (; i < asize && !e->failed; i++) {
+    const TValue *v = ct_fast_slot(t, i);
+    if (ttisnil(v)) continue;
+    put_int(e, (lua_Integer)i + 1);
+    if (!enc_scalar(e, v)) {
+      lua_rawgeti(L, idx, (lua_Integer)i + 1);
+      enc_value(e, lua_gettop(L));
+      lua_pop(L, 1);
+    }
+    nhash++;
+  }
+  if (e->failed) return;
+  if (asize > 0) lua_pushinteger(L, (lua_Integer)asize);
+  else lua_pushnil(L);
   while (!e->failed && lua_next(L, idx) != 0) {
-    if (inlist && lua_isinteger(L, -2) && lua_tointeger(L, -2) == (lua_Integer)narr + 1
-        && narr < UINT32_MAX) {
-      enc_value(e, lua_gettop(L));
-      narr++;
-    }
-    else {
-      inlist = 0;
-      enc_value(e, lua_gettop(L) - 1);
-      enc_value(e, lua_gettop(L));
-      nhash++;
-    }
+    enc_value(e, lua_gettop(L) - 1);
+    enc_value(e, lua_gettop(L));
+    nhash++;
     lua_pop(L, 1);
   }
   if (e->failed) {
@@ -560,23 +626,7 @@ static void enc_value (enc *e, int idx) {
       put_byte(e, lua_toboolean(L, idx) ? T_TRUE : T_FALSE);
       return;
     case LUA_TNUMBER:
-      if (lua_isinteger(L, idx)) {
-        lua_Integer v = lua_tointeger(L, idx);
-        uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-        unsigned char *p;
-        if (!ct_buf_reserve(e->b, 11)) {
-          nomem(e);
-          return;
-        }
-        p = (unsigned char *)e->b->p + e->b->len;
-        *p++ = T_INT;
-        while (z >= 0x80) {
-          *p++ = (unsigned char)(z | 0x80);
-          z >>= 7;
-        }
-        *p++ = (unsigned char)z;
-        e->b->len = (size_t)((char *)p - e->b->p);
-      }
+      if (lua_isinteger(L, idx)) put_int(e, lua_tointeger(L, idx));
       else {
         double d = (double)lua_tonumber(L, idx);
         put_byte(e, T_FLOAT);
@@ -740,6 +790,7 @@ static int dec_table (dec *d, int shared) {
   uint32_t narr, nhash, i, j;
   const char *s;
   int t;
+  Table *tab;
   if (!get_bytes(d, 8, &s)) return 0;
   memcpy(&narr, s, 4);
   memcpy(&nhash, s + 4, 4);
@@ -747,11 +798,31 @@ static int dec_table (dec *d, int shared) {
     return bad(d, "malformed message");
   lua_createtable(L, (int)narr, (int)nhash);
   t = lua_gettop(L);
+  tab = ct_fast_table(L, t);  /* its array part holds exactly narr slots */
   if (shared) remember(d, d->next);
   d->next++;
   for (i = 1; i <= narr; i++) {
-    if (!dec_value(d)) return 0;
-    lua_rawseti(L, t, (lua_Integer)i);
+    /* numbers and booleans straight into their slot (no GC barrier) */
+    int tag = d->p < d->end ? (unsigned char)*d->p : -1;
+    if (tag == T_INT) {
+      uint64_t v;
+      d->p++;
+      if (!get_varint(d, &v)) return 0;
+      setivalue(ct_fast_slot(tab, i - 1), (lua_Integer)((v >> 1) ^ (~(v & 1) + 1)));
+    }
+    else if (tag == T_FLOAT) {
+      double x;
+      d->p++;
+      if (!get_bytes(d, 8, &s)) return 0;
+      memcpy(&x, s, 8);
+      setfltvalue(ct_fast_slot(tab, i - 1), (lua_Number)x);
+    }
+    else if (tag == T_TRUE) { d->p++; setbtvalue(ct_fast_slot(tab, i - 1)); }
+    else if (tag == T_FALSE) { d->p++; setbfvalue(ct_fast_slot(tab, i - 1)); }
+    else {
+      if (!dec_value(d)) return 0;
+      lua_rawseti(L, t, (lua_Integer)i);
+    }
   }
   for (j = 0; j < nhash; j++) {
     if (!dec_value(d) || !dec_value(d)) return 0;

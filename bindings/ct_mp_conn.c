@@ -3,8 +3,10 @@
 ** A message is a frame: a 4-byte length (0xffffffff then 8 bytes for
 ** big ones) and the encoded value (or raw bytes for send_bytes). Each
 ** connection reads into its own buffer, so one read system call can
-** bring many small messages. Sends and receives try the call without
-** blocking first and wait (detached) only when they must.
+** bring many small messages. Pipe() is made of pipes (two for a duplex
+** one), which cost a third of a socket per small message; their write
+** ends are non-blocking (a full pipe is waited for detached) and SIGPIPE
+** is blocked around a write, so a vanished reader is an error, not death.
 ** A connection can itself be sent to a process that inherited its file
 ** descriptor: the receiver checks that the descriptor is the same socket
 ** and gets its own duplicate.
@@ -13,6 +15,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -30,7 +34,8 @@
 
 typedef struct conn {
   const ct_kind *kind;
-  int fd;               /* -1: closed */
+  int rfd, wfd;         /* -1 when absent or closed; the same fd for a socket */
+  int is_socket;
   int readable, writable;
   size_t maxmsg;        /* 0: any size; else bigger frames are refused */
   char *rbuf;
@@ -39,21 +44,28 @@ typedef struct conn {
 
 static const ct_kind conn_kind = {"Connection"};
 
+static void close_fds (conn *c) {
+  if (c->rfd >= 0) close(c->rfd);
+  if (c->wfd >= 0 && c->wfd != c->rfd) close(c->wfd);
+  c->rfd = c->wfd = -1;
+}
+
 static int conn_gc (lua_State *L) {
   conn *c = (conn *)lua_touserdata(L, 1);
-  if (c->fd >= 0) close(c->fd);
-  c->fd = -1;
+  close_fds(c);
   free(c->rbuf);
   c->rbuf = NULL;
   return 0;
 }
 
-static conn *push_conn (lua_State *L, int fd, int readable, int writable) {
+static conn *push_conn (lua_State *L, int rfd, int wfd, int is_socket) {
   conn *c = (conn *)ct_newhandle(L, sizeof(conn), &conn_kind);
   memset((char *)c + sizeof(c->kind), 0, sizeof(*c) - sizeof(c->kind));
-  c->fd = fd;
-  c->readable = readable;
-  c->writable = writable;
+  c->rfd = rfd;
+  c->wfd = wfd;
+  c->is_socket = is_socket;
+  c->readable = rfd >= 0;
+  c->writable = wfd >= 0;
   if (luaL_newmetatable(L, "cthreads.connection")) {
     lua_pushcfunction(L, conn_gc);
     lua_setfield(L, -2, "__gc");
@@ -64,25 +76,37 @@ static conn *push_conn (lua_State *L, int fd, int readable, int writable) {
 
 static conn *toconn (lua_State *L) {
   conn *c = (conn *)ct_checkhandle(L, 1, &conn_kind);
-  if (c->fd < 0) ct_mp_raw_error(L, "handle is closed");
+  if (c->rfd < 0 && c->wfd < 0) ct_mp_raw_error(L, "handle is closed");
   return c;
 }
 
-/* pipe_new(duplex) -> conn1, conn2 (conn1 reads, conn2 writes if simplex) */
+/* a pipe whose write end does not block (and holds 1 MiB when allowed) */
+static int make_pipe (int p[2]) {
+  if (pipe2(p, O_CLOEXEC) != 0) return -1;
+  fcntl(p[1], F_SETFL, fcntl(p[1], F_GETFL) | O_NONBLOCK);
+  fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
+  return 0;
+}
+
+/* pipe_new(duplex) -> conn1, conn2 (simplex: conn1 receives, conn2 sends) */
 static int pipe_new (lua_State *L) {
   int duplex = ct_optboolean(L, 1, 1);
-  int sv[2];
-  int size = 1 << 20;
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+  int a[2], b[2];
+  if (make_pipe(a) != 0)
     return luaL_error(L, "cannot make a pipe: %s", strerror(errno));
-  setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
-  setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
   if (!duplex) {
-    shutdown(sv[0], SHUT_WR);
-    shutdown(sv[1], SHUT_RD);
+    push_conn(L, a[0], -1, 0);
+    push_conn(L, -1, a[1], 0);
+    return 2;
   }
-  push_conn(L, sv[0], 1, duplex);
-  push_conn(L, sv[1], duplex, 1);
+  if (make_pipe(b) != 0) {
+    int e = errno;
+    close(a[0]);
+    close(a[1]);
+    return luaL_error(L, "cannot make a pipe: %s", strerror(e));
+  }
+  push_conn(L, a[0], b[1], 0);
+  push_conn(L, b[0], a[1], 0);
   return 2;
 }
 
@@ -103,19 +127,37 @@ static int wait_fd (lua_State *L, int fd, short events, int ms) {
 }
 
 /* writes all of p[0..n); 0 on success, else errno */
-static int write_all (lua_State *L, int fd, const char *p, size_t n) {
+static int write_all (lua_State *L, conn *c, const char *p, size_t n) {
+  int err = 0;
+  sigset_t pipe_set, old;
+  if (!c->is_socket) {  /* EPIPE instead of death by SIGPIPE */
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+  }
   while (n > 0) {
-    ssize_t w = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+    ssize_t w = c->is_socket ? send(c->wfd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT)
+                             : write(c->wfd, p, n);
     if (w > 0) {
       p += w;
       n -= (size_t)w;
     }
     else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-      wait_fd(L, fd, POLLOUT, -1);
+      wait_fd(L, c->wfd, POLLOUT, -1);
     else if (w < 0 && errno == EINTR) continue;
-    else return w < 0 ? errno : EPIPE;
+    else {
+      err = w < 0 ? errno : EPIPE;
+      break;
+    }
   }
-  return 0;
+  if (!c->is_socket) {
+    if (err == EPIPE && !sigismember(&old, SIGPIPE)) {  /* drop our SIGPIPE */
+      struct timespec zero = {0, 0};
+      sigtimedwait(&pipe_set, NULL, &zero);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+  }
+  return err;
 }
 
 static void put_header (ct_buf *b, size_t start) {
@@ -137,14 +179,14 @@ static void put_header (ct_buf *b, size_t start) {
 static int send_frame (lua_State *L, conn *c, ct_buf *b, int encoded) {
   int err;
   put_header(b, 0);
-  err = write_all(L, c->fd, b->p, b->len);
+  err = write_all(L, c, b->p, b->len);
   if (err != 0) {
     if (encoded) {  /* the refs inside will never be received */
       size_t hdr = (b->len >= 4 && *(uint32_t *)b->p == 0xffffffffu) ? 12 : 4;
       ct_codec_release(b->p + hdr, b->len - hdr);
     }
     ct_buf_give(b);
-    if (err == EPIPE || err == ECONNRESET)
+    if (err == EPIPE || err == ECONNRESET || err == EBADF)
       return ct_mp_raw_error(L, "BrokenPipeError: [Errno 32] Broken pipe");
     lua_pushfstring(L, "cannot send: %s", strerror(err));
     return lua_error(L);
@@ -223,6 +265,20 @@ static int frame_ready (conn *c, size_t *hdr, size_t *body) {
   return 1;
 }
 
+/* A reader that has caught up with its writer looks again for a few
+   microseconds before sleeping: a writer whose reader sleeps pays a
+   wake-up per message, which costs more than the message itself. */
+#define SPIN_ROUNDS 40
+
+static void spin_for_data (int fd) {
+  int k;
+  for (k = 0; k < SPIN_ROUNDS; k++) {
+    struct pollfd p = {fd, POLLIN, 0};
+    if (poll(&p, 1, 0) != 0) return;
+    sched_yield();
+  }
+}
+
 /* reads more bytes; 1 got some, 0 end of file, -1 timeout; 'ms' -1 forever */
 static int fill (lua_State *L, conn *c, int ms) {
   ssize_t r;
@@ -241,18 +297,31 @@ static int fill (lua_State *L, conn *c, int ms) {
     }
   }
   for (;;) {
-    r = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, MSG_DONTWAIT);
+    if (c->is_socket) {
+      r = recv(c->rfd, c->rbuf + c->rlen, c->rcap - c->rlen, MSG_DONTWAIT);
+      if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (wait_fd(L, c->rfd, POLLIN, ms) == 0) return -1;
+        continue;
+      }
+    }
+    else {  /* a pipe: one blocking read, detached */
+      ct_tstate *ts;
+      if (ms >= 0 && wait_fd(L, c->rfd, POLLIN, ms) == 0) return -1;
+      ts = ct_detach();
+      spin_for_data(c->rfd);
+      r = read(c->rfd, c->rbuf + c->rlen, c->rcap - c->rlen);
+      ct_attach(ts, 1);
+      if (r < 0 && errno == EINTR) {
+        ct_check_interrupt(L);
+        continue;
+      }
+    }
     if (r > 0) {
       c->rlen += (size_t)r;
       return 1;
     }
     if (r == 0) return 0;
     if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      int p = wait_fd(L, c->fd, POLLIN, ms);
-      if (p == 0) return -1;
-      continue;
-    }
     if (errno == ECONNRESET) return 0;
     return luaL_error(L, "cannot receive: %s", strerror(errno));
   }
@@ -306,18 +375,17 @@ static int conn_poll (lua_State *L) {
     else ms = t * 1e3 > 2e9 ? 2000000000 : (int)(t * 1e3 + 0.999);
   }
   if (ms == 0) {
-    struct pollfd p = {c->fd, POLLIN, 0};
+    struct pollfd p = {c->rfd, POLLIN, 0};
     r = poll(&p, 1, 0);
   }
-  else r = wait_fd(L, c->fd, POLLIN, ms);
+  else r = wait_fd(L, c->rfd, POLLIN, ms);
   lua_pushboolean(L, r > 0);
   return 1;
 }
 
 static int conn_close (lua_State *L) {
   conn *c = (conn *)ct_checkhandle(L, 1, &conn_kind);
-  if (c->fd >= 0) close(c->fd);
-  c->fd = -1;
+  close_fds(c);
   free(c->rbuf);
   c->rbuf = NULL;
   c->rpos = c->rlen = c->rcap = 0;
@@ -327,11 +395,12 @@ static int conn_close (lua_State *L) {
 /* conn_info(c) -> closed, readable, writable, fileno */
 static int conn_info (lua_State *L) {
   conn *c = (conn *)ct_checkhandle(L, 1, &conn_kind);
-  lua_pushboolean(L, c->fd < 0);
+  int closed = c->rfd < 0 && c->wfd < 0;
+  lua_pushboolean(L, closed);
   lua_pushboolean(L, c->readable);
   lua_pushboolean(L, c->writable);
-  if (c->fd >= 0) lua_pushinteger(L, c->fd);
-  else lua_pushnil(L);
+  if (closed) lua_pushnil(L);
+  else lua_pushinteger(L, c->rfd >= 0 ? c->rfd : c->wfd);
   return 4;
 }
 
@@ -344,25 +413,35 @@ static int conn_set_maxmsg (lua_State *L) {
 /* ---- sending a connection ---------------------------------------------------- */
 
 typedef struct conn_wire {
-  int32_t fd, readable, writable, pad;
-  uint64_t dev, ino;
+  int32_t rfd, wfd, is_socket, pad;
+  uint64_t rdev, rino, wdev, wino;
 } conn_wire;
+
+static int stat_fd (int fd, uint64_t *dev, uint64_t *ino) {
+  struct stat st;
+  if (fd < 0) {
+    *dev = *ino = 0;
+    return 1;
+  }
+  if (fstat(fd, &st) != 0) return 0;
+  *dev = (uint64_t)st.st_dev;
+  *ino = (uint64_t)st.st_ino;
+  return 1;
+}
 
 static int conn_encode (lua_State *L, void *h, ct_buf *b, char *err, size_t errsize) {
   conn *c = (conn *)h;
   conn_wire w;
-  struct stat st;
   (void)L;
-  if (c->fd < 0 || fstat(c->fd, &st) != 0) {
+  memset(&w, 0, sizeof w);
+  if ((c->rfd < 0 && c->wfd < 0) || !stat_fd(c->rfd, &w.rdev, &w.rino) ||
+      !stat_fd(c->wfd, &w.wdev, &w.wino)) {
     snprintf(err, errsize, "cannot send a closed Connection");
     return 0;
   }
-  memset(&w, 0, sizeof w);
-  w.fd = c->fd;
-  w.readable = c->readable;
-  w.writable = c->writable;
-  w.dev = (uint64_t)st.st_dev;
-  w.ino = (uint64_t)st.st_ino;
+  w.rfd = c->rfd;
+  w.wfd = c->wfd;
+  w.is_socket = c->is_socket;
   if (!ct_buf_reserve(b, sizeof w)) {
     snprintf(err, errsize, "not enough memory");
     return 0;
@@ -372,25 +451,31 @@ static int conn_encode (lua_State *L, void *h, ct_buf *b, char *err, size_t errs
   return 1;
 }
 
+/* a duplicate of the inherited descriptor fd, if it is the same file */
+static int dup_same (int fd, uint64_t dev, uint64_t ino) {
+  uint64_t d, i;
+  if (fd < 0) return -1;
+  if (!stat_fd(fd, &d, &i) || d != dev || i != ino) return -2;
+  return fcntl(fd, F_DUPFD_CLOEXEC, 0);
+}
+
 static int conn_decode (lua_State *L, const char *p, size_t n, char *err, size_t errsize) {
   conn_wire w;
-  struct stat st;
-  int fd;
+  int rfd, wfd;
   if (n != sizeof w) {
     snprintf(err, errsize, "malformed message");
     return 0;
   }
   memcpy(&w, p, sizeof w);
-  if (fstat(w.fd, &st) != 0 || (uint64_t)st.st_dev != w.dev || (uint64_t)st.st_ino != w.ino) {
+  rfd = dup_same(w.rfd, w.rdev, w.rino);
+  wfd = w.is_socket && w.wfd == w.rfd ? rfd : dup_same(w.wfd, w.wdev, w.wino);
+  if (rfd < -1 || wfd < -1 || (rfd < 0 && wfd < 0)) {
+    if (rfd >= 0) close(rfd);
+    if (wfd >= 0 && wfd != rfd) close(wfd);
     snprintf(err, errsize, "received a Connection that this process did not inherit");
     return 0;
   }
-  fd = fcntl(w.fd, F_DUPFD_CLOEXEC, 0);
-  if (fd < 0) {
-    snprintf(err, errsize, "cannot receive a Connection: %s", strerror(errno));
-    return 0;
-  }
-  push_conn(L, fd, w.readable, w.writable);
+  push_conn(L, rfd, wfd, w.is_socket);
   return 1;
 }
 
@@ -432,7 +517,8 @@ static int mp_listen (lua_State *L) {
     return luaL_error(L, "cannot listen on %s: %s", path, strerror(e));
   }
   chmod(path, 0600);
-  push_conn(L, fd, 0, 0);
+  push_conn(L, fd, -1, 1);
+  ((conn *)lua_touserdata(L, -1))->readable = 0;
   return 1;
 }
 
@@ -443,13 +529,13 @@ static int mp_accept (lua_State *L) {
   if (!lua_isnoneornil(L, 2)) ms = (int)(luaL_checknumber(L, 2) * 1e3);
   for (;;) {
     int fd;
-    if (wait_fd(L, c->fd, POLLIN, ms) == 0) {
+    if (wait_fd(L, c->rfd, POLLIN, ms) == 0) {
       lua_pushnil(L);
       return 1;
     }
-    fd = accept4(c->fd, NULL, NULL, SOCK_CLOEXEC);
+    fd = accept4(c->rfd, NULL, NULL, SOCK_CLOEXEC);
     if (fd >= 0) {
-      push_conn(L, fd, 1, 1);
+      push_conn(L, fd, fd, 1);
       return 1;
     }
     if (errno != EINTR && errno != ECONNABORTED && errno != EAGAIN) {
@@ -479,7 +565,7 @@ static int mp_connect (lua_State *L) {
     lua_pushfstring(L, "cannot connect to %s: %s", path, strerror(e));
     return 2;
   }
-  push_conn(L, fd, 1, 1);
+  push_conn(L, fd, fd, 1);
   return 1;
 }
 

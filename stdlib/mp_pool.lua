@@ -20,6 +20,7 @@ local monotonic = threading._time.monotonic
 local getpid = os.getpid
 
 local q_put, q_get = native.queue_put, native.queue_get
+local list_new, slice, move = native.list_new, native.slice, native.move
 local vget, vset = native.value_get, native.value_set
 
 local RUN, CLOSE, TERMINATE = "RUN", "CLOSE", "TERMINATE"
@@ -36,14 +37,15 @@ local function capture(err)
   return {err = err, tb = traceback(msg, 2)}
 end
 
-local function run_chunk(func, items, star)
-  local out = {}
-  for i = 1, items.n or #items do
+-- a chunk's results, and their number (the list may hold nils); no 'n'
+-- field: adding one to a big list makes Lua rehash it
+local function run_chunk(func, items, star, n)
+  local out = list_new(n)
+  for i = 1, n do
     if star then out[i] = (func(unpack(items[i], 1, items[i].n or #items[i])))
     else out[i] = (func(items[i])) end
   end
-  out.n = items.n or #items
-  return out
+  return {out, n}
 end
 
 -- a result message: {id, true, values} or {id, false, error, traceback}
@@ -64,12 +66,12 @@ local function worker(taskq, resultq, slots, index, initializer, initargs, maxta
   while maxtasks == nil or done < maxtasks do
     local task = q_get(taskq, true, nil, slots, index)
     if task == nil then break end  -- the sentinel
-    local id, kind, func, args = task[1], task[2], task[3], task[4]
+    local id, kind, func, args, n = task[1], task[2], task[3], task[4], task[5]
     local ok, res
     if kind == "apply" then
       ok, res = xpcall(function() return pack(func(unpack(args, 1, args.n or #args))) end, capture)
     else
-      ok, res = xpcall(run_chunk, capture, func, args, kind == "starmap")
+      ok, res = xpcall(run_chunk, capture, func, args, kind == "starmap", n)
     end
     send_result(resultq, id, ok, res)
     vset(slots, index, 0)
@@ -144,7 +146,7 @@ mp.MapResult = MapResult
 function MapResult:init(pool, n, callback, error_callback)
   AsyncResult.init(self, pool, callback, error_callback)
   self._is_map = true
-  self._list = {}          -- a plain list, as Python's (nil results leave holes)
+  self._list = list_new(n)  -- a plain list, as Python's (nil results leave holes)
   self._left = 0
 end
 function MapResult:_chunk(start, ok, values, tb)
@@ -153,10 +155,9 @@ function MapResult:_chunk(start, ok, values, tb)
     self:_set(false, values, tb)
     return
   end
-  local list = self._list
-  for i = 1, values.n or #values do list[start + i - 1] = values[i] end
+  move(values[1], values[2], self._list, start)
   self._left = self._left - 1
-  if self._left == 0 then self:_set(true, {list, n = 1}) end
+  if self._left == 0 then self:_set(true, {self._list, n = 1}) end
 end
 
 -- imap's result: an iterator (for i, v in it do ... end, or it:next([timeout]))
@@ -174,8 +175,9 @@ function IMapIterator:init(pool, total, ordered)
 end
 function IMapIterator:_chunk(start, ok, values, tb)
   if ok then
-    for i = 1, values.n or #values do
-      self._items[start + i - 1] = {true, values[i]}
+    local list = values[1]
+    for i = 1, values[2] do
+      self._items[start + i - 1] = {true, list[i]}
       self._order[#self._order + 1] = start + i - 1
       self._sem:release()
     end
@@ -300,12 +302,12 @@ function Pool:_check_running()
 end
 
 -- queues one task for 'result' (whose part starts at 'start')
-local function submit(self, result, start, kind, func, args)
+local function submit(self, result, start, kind, func, args, n)
   self._next_id = self._next_id + 1
   local id = self._next_id
   self._pending[id] = {result, start}
   self._npending = self._npending + 1
-  local ok, err = pcall(q_put, self._taskq, {id, kind, func, args}, true, nil, id)
+  local ok, err = pcall(q_put, self._taskq, {id, kind, func, args, n}, true, nil, id)
   if not ok then
     self._pending[id] = nil
     self._npending = self._npending - 1
@@ -434,9 +436,7 @@ local function map_async(self, fname, kind, func, iterable, chunksize, callback,
   for c = 0, nchunks - 1 do
     local start = c * chunksize + 1
     local stop = math.min(start + chunksize - 1, len)
-    local chunk = table.move(list, start, stop, 1, {})
-    chunk.n = stop - start + 1
-    submit(self, result, start, kind, func, chunk)
+    submit(self, result, start, kind, func, slice(list, start, stop), stop - start + 1)
   end
   return result
 end
@@ -470,9 +470,7 @@ local function imap(self, fname, func, iterable, chunksize, ordered)
   it._chunksize = chunksize
   for start = 1, len, chunksize do
     local stop = math.min(start + chunksize - 1, len)
-    local chunk = table.move(list, start, stop, 1, {})
-    chunk.n = stop - start + 1
-    submit(self, it, start, "map", func, chunk)
+    submit(self, it, start, "map", func, slice(list, start, stop), stop - start + 1)
   end
   return it
 end
