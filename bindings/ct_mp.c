@@ -66,6 +66,7 @@ static int mp_move (lua_State *L) {
 }
 
 int luaopen_ct_multiprocessing (lua_State *L) {
+  ct_shm_install_hooks();
   lua_newtable(L);
   ct_mp_process_register(L);
   ct_mp_sync_register(L);

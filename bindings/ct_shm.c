@@ -250,6 +250,15 @@ static int handle_gc (lua_State *L) {
   return 0;
 }
 
+void ct_shm_install_hooks (void) {
+  pthread_mutex_lock(&handles_lock);
+  if (!hooks_installed) {
+    hooks_installed = 1;
+    ct_atfork(before_fork, after_fork_parent, after_fork_child);
+  }
+  pthread_mutex_unlock(&handles_lock);
+}
+
 void *ct_shm_pushhandle (lua_State *L, size_t size, const ct_kind *kind,
                          ct_shm_obj *obj) {
   ct_shm_handle *h = (ct_shm_handle *)lua_newuserdatauv(L, size, 0);
@@ -261,11 +270,8 @@ void *ct_shm_pushhandle (lua_State *L, size_t size, const ct_kind *kind,
     lua_setfield(L, -2, "__gc");
   }
   lua_setmetatable(L, -2);
+  ct_shm_install_hooks();
   pthread_mutex_lock(&handles_lock);
-  if (!hooks_installed) {
-    hooks_installed = 1;
-    ct_atfork(before_fork, after_fork_parent, after_fork_child);
-  }
   h->next = handles.next;
   h->prev = &handles;
   handles.next->prev = h;

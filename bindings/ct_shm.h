@@ -69,6 +69,10 @@ typedef struct ct_shm_handle {
 void *ct_shm_pushhandle (lua_State *L, size_t size, const ct_kind *kind,
                          ct_shm_obj *obj);
 
+/* registers the fork hooks (once): the arena is mapped before any fork,
+   and the handles a child inherits are counted */
+void ct_shm_install_hooks (void);
+
 /* drops the references of every live handle of this process (a child's
    last act before _exit) */
 void ct_shm_release_all (void);

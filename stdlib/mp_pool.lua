@@ -60,11 +60,22 @@ local function send_result(resultq, id, ok, res)
   end
 end
 
+local ORPHAN_CHECK = 1.0  -- seconds between checks that the parent lives
+
 local function worker(taskq, resultq, slots, index, initializer, initargs, maxtasks)
-  if initializer ~= nil then initializer(unpack(initargs or {}, 1, (initargs or {}).n or #(initargs or {}))) end
+  local parent_pid = os.getppid()
+  if initializer ~= nil then
+    initargs = initargs or {}
+    initializer(unpack(initargs, 1, initargs.n or #initargs))
+  end
   local done = 0
   while maxtasks == nil or done < maxtasks do
-    local task = q_get(taskq, true, nil, slots, index)
+    local got, task = pcall(q_get, taskq, true, ORPHAN_CHECK, slots, index)
+    if not got then
+      if task ~= mp.Empty then error(task, 0) end
+      if os.getppid() ~= parent_pid then break end  -- the pool's owner died
+      goto continue
+    end
     if task == nil then break end  -- the sentinel
     local id, kind, func, args, n = task[1], task[2], task[3], task[4], task[5]
     local ok, res
@@ -76,6 +87,7 @@ local function worker(taskq, resultq, slots, index, initializer, initargs, maxta
     send_result(resultq, id, ok, res)
     vset(slots, index, 0)
     done = done + 1
+    ::continue::
   end
 end
 

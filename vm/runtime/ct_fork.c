@@ -93,6 +93,7 @@ long ct_fork (void) {
   pthread_mutex_lock(&ct_rt.list_lock);  /* no thread state half made */
   pid = fork();
   if (pid == 0) {
+    pthread_mutex_init(&hooks_lock, NULL);
     if (me != NULL) reset_runtime(me);
     else pthread_mutex_init(&ct_rt.list_lock, NULL);
     for (i = 0; i < n; i++)
