@@ -228,6 +228,41 @@ describe("multiprocessing.Process", function()
     assert.is_false(children.exists(tonumber(npid)))
   end)
 
+  it("terminates daemon children when the program calls os.exit", function()
+    local out, _, code = proc.lua([[
+      local d = multiprocessing.Process{target = function() time.sleep(100) end, daemon = true}
+      d:start()
+      print(d.pid)
+      io.stdout:flush()
+      os.exit(3)
+    ]])
+    assert.equal(3, code)
+    assert.is_false(children.exists(tonumber(out:match("%d+"))))
+  end)
+
+  it("pool workers and manager servers leave when their program is killed", function()
+    local out = proc.lua([[
+      local pool = multiprocessing.Pool(2)
+      local m = multiprocessing.Manager()
+      for _, p in pairs(pool._workers) do print(p.pid) end
+      print(m._process.pid)
+      io.stdout:flush()
+      os.execute("kill -9 " .. os.getpid())
+    ]])
+    local pids = {}
+    for pid in out:gmatch("%d+") do pids[#pids + 1] = tonumber(pid) end
+    assert.equal(3, #pids)
+    for _ = 1, 500 do
+      local alive = 0
+      for _, pid in ipairs(pids) do
+        if children.exists(pid) then alive = alive + 1 end
+      end
+      if alive == 0 then break end
+      time.sleep(0.02)
+    end
+    for _, pid in ipairs(pids) do assert.is_false(children.exists(pid)) end
+  end)
+
   it("leaves no process behind when the main chunk fails", function()
     local out, _, code = proc.lua([[
       local d = multiprocessing.Process{target = function() time.sleep(100) end, daemon = true}

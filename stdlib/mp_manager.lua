@@ -291,6 +291,11 @@ handlers.lock = forward("acquire", "release", "locked")
 handlers.event = forward("set", "clear", "is_set", "wait")
 handlers.semaphore = forward("acquire", "release", "get_value")
 
+-- objects whose methods may block run without the server lock; the others
+-- (dict, list, namespace, value) run under it, one operation at a time,
+-- as Python's server runs them under its GIL
+local blocking_kinds = {queue = true, lock = true, event = true, semaphore = true}
+
 -- makers: type name -> function(args...) -> server object, handler kind
 local makers = {
   dict = function(init)
@@ -356,9 +361,12 @@ local function serve_connection(conn, authkey, objects, state)
       else
         local cok, obj, kind = pcall(maker, unpack(req, 3, req.n))
         if cok then
+          state.lock:acquire()
           state.next_id = state.next_id + 1
-          objects[state.next_id] = {obj, kind}
-          reply = {true, state.next_id, kind}
+          local id = state.next_id
+          objects[id] = {obj, kind}
+          state.lock:release()
+          reply = {true, id, kind}
         else
           reply = {false, obj}
         end
@@ -375,8 +383,12 @@ local function serve_connection(conn, authkey, objects, state)
       if h == nil then
         reply = {false, entry and ("'%s' has no method '%s'"):format(entry[2], op)
                         or "no such shared object"}
-      else
+      elseif blocking_kinds[entry[2]] then
         reply = pack(pcall(h, entry[1], unpack(req, 3, req.n)))
+      else
+        state.lock:acquire()
+        reply = pack(pcall(h, entry[1], unpack(req, 3, req.n)))
+        state.lock:release()
       end
     end
     local sok, err = pcall(native.conn_send, conn, reply)
@@ -391,7 +403,7 @@ local function serve_connection(conn, authkey, objects, state)
 end
 
 local function run_server(path, authkey, ready, parent_pid)
-  local objects, state = {}, {next_id = 0}
+  local objects, state = {}, {next_id = 0, lock = threading.Lock()}
   local listener = native.listen(path)
   state.shutdown = function()
     native.unlink(path)

@@ -298,6 +298,7 @@ function Pool:init(...)
   self._workers = {}
   self._spawned = 0
   self._pending = {}       -- task id -> {result, start}
+  self._lock = threading.Lock()
   self._npending = 0
   self._next_id = 0
   self._state = RUN
@@ -314,24 +315,36 @@ function Pool:_check_running()
 end
 
 -- queues one task for 'result' (whose part starts at 'start')
+-- The task table is shared by the callers (submit) and the result thread
+-- (complete): '_lock' guards it, never held while user code runs.
 local function submit(self, result, start, kind, func, args, n)
+  local lock = self._lock
+  lock:acquire()
   self._next_id = self._next_id + 1
   local id = self._next_id
   self._pending[id] = {result, start}
   self._npending = self._npending + 1
+  lock:release()
   local ok, err = pcall(q_put, self._taskq, {id, kind, func, args, n}, true, nil, id)
   if not ok then
+    lock:acquire()
     self._pending[id] = nil
     self._npending = self._npending - 1
+    lock:release()
     error(err, 0)
   end
 end
 
 local function complete(self, id, ok, value, tb)
+  local lock = self._lock
+  lock:acquire()
   local entry = self._pending[id]
+  if entry ~= nil then
+    self._pending[id] = nil
+    self._npending = self._npending - 1
+  end
+  lock:release()
   if entry == nil then return end  -- already failed (its worker died)
-  self._pending[id] = nil
-  self._npending = self._npending - 1
   local result, start = entry[1], entry[2]
   if start == nil then result:_set(ok, value, tb)
   else result:_chunk(start, ok, value, tb) end
@@ -520,7 +533,11 @@ function Pool:terminate()
   end
   for _, p in pairs(self._workers) do pcall(p.join, p) end
   self._workers = {}
-  for id in pairs(self._pending) do
+  local ids = {}
+  self._lock:acquire()
+  for id in pairs(self._pending) do ids[#ids + 1] = id end
+  self._lock:release()
+  for _, id in ipairs(ids) do
     complete(self, id, false, mp.ProcessError("the pool was terminated before the task finished"))
   end
 end
