@@ -5,7 +5,10 @@
 **   INT zigzag-varint, FLOAT 8 bytes (integers and floats stay apart)
 **   STR varint length, bytes
 **   TABLE u32 n, u32 h, n values for keys 1..n, h key/value pairs,
-**         then the metatable (a value: nil, or a table)
+**         then the metatable (a value: nil, or a table). When the top bit
+**         of n is set, the n list values are all integers, as 8-byte words
+**         (the next bit: all floats, as 8-byte doubles): lists of numbers
+**         cost a copy rather than a tagged value each
 **   LFUNC varint length, string.dump bytes, varint count, the upvalues:
 **         each a value, or UPREF (function ordinal, upvalue index) for a
 **         cell shared with an upvalue of a function already sent
@@ -38,6 +41,10 @@ enum {
 };
 #define SHARED 0x80
 #define MAX_DEPTH 400
+#define PACKED_INTS 0x80000000u    /* on a TABLE's list count */
+#define PACKED_FLOATS 0x40000000u
+#define COUNT_MASK 0x3fffffffu
+#define PACK_MIN 8                 /* shorter lists are not worth the scan */
 #define MAX_EXT 8
 
 static const char names_v2n_key = 0;  /* registry: value -> name */
@@ -448,12 +455,45 @@ static void enc_table (enc *e, int idx) {
   unsigned asize = ct_fast_asize(t), i;
   size_t countpos;
   uint32_t narr = 0, nhash = 0;
+  uint32_t packed = 0;
   new_ordinal(e, lua_topointer(L, idx));
   put_byte(e, T_TABLE);
   countpos = e->b->len;
   put_u32(e, 0);
   put_u32(e, 0);
-  for (i = 0; i < asize && !e->failed; i++) {
+  i = 0;
+  if (asize >= PACK_MIN) {  /* a list of integers only, or floats only? */
+    int tag = ttypetag(ct_fast_slot(t, 0));
+    unsigned run = 0;
+    if (tag == LUA_VNUMINT || tag == LUA_VNUMFLT) {
+      while (run < asize && run < COUNT_MASK && ttypetag(ct_fast_slot(t, run)) == tag) run++;
+      if (run >= PACK_MIN && (run == asize || ttisnil(ct_fast_slot(t, run)))) {
+        char *p;
+        if (!ct_buf_reserve(e->b, (size_t)run * 8)) {
+          nomem(e);
+          return;
+        }
+        p = e->b->p + e->b->len;
+        if (tag == LUA_VNUMINT) {
+          for (i = 0; i < run; i++, p += 8) {
+            int64_t v = (int64_t)ivalue(ct_fast_slot(t, i));
+            memcpy(p, &v, 8);
+          }
+          packed = PACKED_INTS;
+        }
+        else {
+          for (i = 0; i < run; i++, p += 8) {
+            double v = (double)fltvalue(ct_fast_slot(t, i));
+            memcpy(p, &v, 8);
+          }
+          packed = PACKED_FLOATS;
+        }
+        e->b->len += (size_t)run * 8;
+        narr = run;
+      }
+    }
+  }
+  for (; !packed && i < asize && !e->failed; i++) {
     const TValue *v = ct_fast_slot(t, i);
     if (ttisnil(v)) break;
     if (!enc_scalar(e, v)) {
@@ -487,6 +527,7 @@ static void enc_table (enc *e, int idx) {
     lua_pop(L, 1);  /* the key left by the interrupted traversal */
     return;
   }
+  narr |= packed;
   memcpy(e->b->p + countpos, &narr, 4);
   memcpy(e->b->p + countpos + 4, &nhash, 4);
   if (lua_getmetatable(L, idx)) {
@@ -791,17 +832,36 @@ static int dec_table (dec *d, int shared) {
   const char *s;
   int t;
   Table *tab;
+  uint32_t packed;
   if (!get_bytes(d, 8, &s)) return 0;
   memcpy(&narr, s, 4);
   memcpy(&nhash, s + 4, 4);
-  if (narr > (uint64_t)(d->end - d->p) || nhash > (uint64_t)(d->end - d->p) / 2)
+  packed = narr & (PACKED_INTS | PACKED_FLOATS);
+  narr &= COUNT_MASK;
+  if (packed == (PACKED_INTS | PACKED_FLOATS) ||
+      (packed && narr > (uint64_t)(d->end - d->p) / 8) ||
+      narr > (uint64_t)(d->end - d->p) || nhash > (uint64_t)(d->end - d->p) / 2)
     return bad(d, "malformed message");
   lua_createtable(L, (int)narr, (int)nhash);
   t = lua_gettop(L);
   tab = ct_fast_table(L, t);  /* its array part holds exactly narr slots */
   if (shared) remember(d, d->next);
   d->next++;
-  for (i = 1; i <= narr; i++) {
+  if (packed == PACKED_INTS) {
+    for (i = 0; i < narr; i++, d->p += 8) {
+      int64_t v;
+      memcpy(&v, d->p, 8);
+      setivalue(ct_fast_slot(tab, i), (lua_Integer)v);
+    }
+  }
+  else if (packed == PACKED_FLOATS) {
+    for (i = 0; i < narr; i++, d->p += 8) {
+      double v;
+      memcpy(&v, d->p, 8);
+      setfltvalue(ct_fast_slot(tab, i), (lua_Number)v);
+    }
+  }
+  for (i = 1; !packed && i <= narr; i++) {
     /* numbers and booleans straight into their slot (no GC barrier) */
     int tag = d->p < d->end ? (unsigned char)*d->p : -1;
     if (tag == T_INT) {
@@ -1013,7 +1073,10 @@ static int skip_value (dec *d) {
       if (!get_bytes(d, 8, &s)) return 0;
       memcpy(&narr, s, 4);
       memcpy(&nhash, s + 4, 4);
-      for (i = 0; i < narr; i++) if (!skip_value(d)) return 0;
+      if (narr & (PACKED_INTS | PACKED_FLOATS)) {
+        if (!get_bytes(d, (size_t)(narr & COUNT_MASK) * 8, &s)) return 0;
+      }
+      else for (i = 0; i < narr; i++) if (!skip_value(d)) return 0;
       for (i = 0; i < 2 * (uint64_t)nhash; i++) if (!skip_value(d)) return 0;
       if (!skip_value(d)) return 0;
       break;

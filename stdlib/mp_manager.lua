@@ -330,8 +330,15 @@ local makers = {
 
 -- ---- the server process --------------------------------------------------------------
 
+local AUTH_TIMEOUT = 10  -- seconds a new connection has to send the key
+
 local function serve_connection(conn, authkey, objects, state)
   native.conn_set_maxmsg(conn, 1024)
+  if not native.conn_poll(conn, AUTH_TIMEOUT) then
+    log("refused a connection: no authentication key within %d s", AUTH_TIMEOUT)
+    native.conn_close(conn)
+    return
+  end
   local ok, key = pcall(native.conn_recv_bytes, conn)
   if not ok or not native.consteq(key, authkey) then
     log("refused a connection: %s", ok and "wrong authentication key"

@@ -64,6 +64,9 @@ local ORPHAN_CHECK = 1.0  -- seconds between checks that the parent lives
 
 local function worker(taskq, resultq, slots, index, initializer, initargs, maxtasks)
   local parent_pid = os.getppid()
+  -- The worker inherited its parent's whole heap: with generational
+  -- collection it is marked once, not at every cycle of the worker's churn.
+  collectgarbage("generational")
   if initializer ~= nil then
     initargs = initargs or {}
     initializer(unpack(initargs, 1, initargs.n or #initargs))
