@@ -66,6 +66,35 @@ describe("multiprocessing values", function()
     assert.equal(3, send(3))
   end)
 
+  both("keeps lists of numbers, however they are laid out", function(send)
+    local ints, floats, mixed = {}, {}, {}
+    for i = 1, 1000 do
+      ints[i] = i * 7 - 3000
+      floats[i] = i / 8
+      mixed[i] = (i % 2 == 0) and i or i + 0.5
+    end
+    ints[500] = math.mininteger
+    ints[501] = math.maxinteger
+    floats[10] = 0 / 0
+    floats[11] = -0.0
+    local short = {1, 2, 3}
+    local tail = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
+    tail.name, tail[12], tail[20] = "t", 12, 20
+    local t = send({ints = ints, floats = floats, mixed = mixed, short = short, tail = tail})
+    assert.same(ints, t.ints)
+    for i = 1, 1000 do
+      assert.equal("integer", math.type(t.ints[i]))
+      if i ~= 10 then assert.equal(floats[i], t.floats[i]) end
+      assert.equal("float", math.type(t.floats[i]))
+      assert.equal(mixed[i], t.mixed[i])
+      assert.equal(math.type(mixed[i]), math.type(t.mixed[i]))
+    end
+    assert.is_true(t.floats[10] ~= t.floats[10])
+    assert.equal(-math.huge, 1 / t.floats[11])
+    assert.same(short, t.short)
+    assert.same(tail, t.tail)
+  end)
+
   both("keeps special floats", function(send)
     local t = send({math.huge, -math.huge, 0 / 0, -0.0, 1e-300})
     assert.equal(math.huge, t[1])
