@@ -134,9 +134,20 @@ local function report_callback_error(err)
   io.stderr:write("Exception in a Pool callback:\n", tostring(err), "\n")
 end
 
+-- claims the right to set the result: true for the first caller only (the
+-- handler thread and terminate() may race on a map's chunks)
+local function claim(self)
+  local lock = self._pool._lock
+  lock:acquire()
+  local first = not self._claimed
+  self._claimed = true
+  lock:release()
+  return first
+end
+
 -- called once, in the parent (the handler thread, or terminate)
 function AsyncResult:_set(success, value, tb)
-  if self._event:is_set() then return end
+  if not claim(self) then return end
   self._success = success
   self._value = value
   self._traceback = tb
@@ -165,14 +176,18 @@ function MapResult:init(pool, n, callback, error_callback)
   self._left = 0
 end
 function MapResult:_chunk(start, ok, values, tb)
-  if self._event:is_set() then return end
+  if self._claimed then return end
   if not ok then
     self:_set(false, values, tb)
     return
   end
   move(values[1], values[2], self._list, start)
+  local lock = self._pool._lock
+  lock:acquire()
   self._left = self._left - 1
-  if self._left == 0 then self:_set(true, {self._list, n = 1}) end
+  local last = self._left == 0
+  lock:release()
+  if last then self:_set(true, {self._list, n = 1}) end
 end
 
 -- imap's result: an iterator (for i, v in it do ... end, or it:next([timeout]))

@@ -5,7 +5,7 @@
 local mp = multiprocessing
 local now = time.perf_counter
 local scale = tonumber(arg and arg[1]) or 1
-local REPEAT = 3
+local REPEAT = 5
 
 local function best(f)
   local b

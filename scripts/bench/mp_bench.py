@@ -5,7 +5,7 @@ import time
 
 now = time.perf_counter
 scale = float(sys.argv[1]) if len(sys.argv) > 1 else 1
-REPEAT = 3
+REPEAT = 5
 
 
 def best(f):
