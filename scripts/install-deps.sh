@@ -2,7 +2,7 @@
 # Installs what building and testing cthreads needs on Debian (apt-get),
 # only what is missing. Needs root or sudo when something is missing.
 set -eu
-pkgs="build-essential cmake pkg-config libreadline-dev lua5.4 lua-busted python3 patch curl ca-certificates"
+pkgs="build-essential cmake pkg-config libreadline-dev lua5.4 lua-busted lua-dkjson python3 patch curl ca-certificates"
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -10,6 +10,10 @@
 -- (__tostring, __close, __eq, ...) are copied down when a class is
 -- extended, because Lua looks them up without __index.
 
+-- kept here: a script that clears its globals must not break the library
+local type, error, pairs, getmetatable, setmetatable, rawget, rawset, rawequal =
+      type, error, pairs, getmetatable, setmetatable, rawget, rawset, rawequal
+
 local M = {}
 
 local function class_tostring(cls)
@@ -131,6 +135,23 @@ function M.checktype(v, want, n, fname, optional)
     if type(mt) == "table" and mt.__call then return v end
   end
   M.argerror(n, fname, ("%s expected, got %s"):format(want, v == nil and "no value" or t), 3)
+end
+
+-- the name of v's type for messages: its class name for instances
+function M.typename(v)
+  local mt = type(v) == "table" and getmetatable(v)
+  if type(mt) == "table" and type(rawget(mt, "__name")) == "string" then
+    return rawget(mt, "__name")
+  end
+  return v == nil and "no value" or type(v)
+end
+
+-- checkself(obj, cls, fname): a method called on something that is not
+-- an instance of cls (Thread.join(5)) raises a bad-argument error
+function M.checkself(obj, cls, fname)
+  if Object.is(cls, obj) then return obj end
+  M.argerror(1, fname, ("%s expected, got %s"):format(rawget(cls, "__name"),
+                                                      M.typename(obj)), 3)
 end
 
 return M

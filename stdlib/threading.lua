@@ -9,6 +9,10 @@ local HANDLE = native.HANDLE
 local get_ident = native.get_ident
 local traceback = debug.traceback
 local unpack = table.unpack
+-- what threads use when they run and fail: kept here, so that a script
+-- that clears its globals (Lua's own test suite does) cannot break them
+local pcall, xpcall, tostring, type = pcall, xpcall, tostring, type
+local stderr = io.stderr
 
 local M = {}
 
@@ -22,7 +26,14 @@ local closer_meta = {
 
 -- lock:hold() acquires and returns a to-be-closed value that releases:
 --   do local _ <close> = lock:hold() ... end
+local function check_lock(self, fname)
+  if type(self) ~= "table" or type(self.acquire) ~= "function" then
+    argerror(1, fname, "lock expected, got " .. class.typename(self), 3)
+  end
+end
+
 local function hold(self)
+  check_lock(self, "hold")
   self:acquire()
   local c = rawget(self, CLOSER)
   if c == nil then
@@ -40,6 +51,7 @@ end
 
 -- lock:with(f, ...) runs f(...) holding the lock and returns its results
 local function with(self, f, ...)
+  check_lock(self, "with")
   checktype(f, "function", 1, "with")
   self:acquire()
   return with_finish(self, pcall(f, ...))
@@ -166,7 +178,7 @@ local function report(self, info)
   local ok, err = pcall(hook, {thread = self, error = info.error,
                                traceback = info.traceback})
   if not ok then
-    io.stderr:write("Exception in threading.excepthook:\n", tostring(err), "\n")
+    stderr:write("Exception in threading.excepthook:\n", tostring(err), "\n")
     M.__excepthook__({thread = self, error = info.error, traceback = info.traceback})
   end
 end
@@ -238,6 +250,17 @@ function Thread:setDaemon(daemonic)
   self.daemon = daemonic
 end
 
+-- Thread.join(5) and the like: a bad-argument error, not an index error
+-- deep inside (the wrapper tail-calls, so error levels are unchanged)
+for _, name in ipairs{"start", "run", "join", "is_alive", "getName", "setName",
+                      "isAlive", "isDaemon", "setDaemon"} do
+  local method = Thread[name]
+  Thread[name] = function(self, ...)
+    class.checkself(self, Thread, name)
+    return method(self, ...)
+  end
+end
+
 -- the main thread, and dummies for threads not started by this module
 local main = setmetatable({name = "MainThread", daemon = false, _started = true,
                            _initialized = true, _is_main = true, _seq = 0,
@@ -281,8 +304,9 @@ M.getswitchinterval = native.getswitchinterval
 M.TIMEOUT_MAX = 1e9
 
 function M.__excepthook__(args)
+  checktype(args, "table", 1, "excepthook")
   local name = args.thread and args.thread.name or get_ident()
-  io.stderr:write(("Exception in thread %s:\n%s\n"):format(
+  stderr:write(("Exception in thread %s:\n%s\n"):format(
     tostring(name), args.traceback or tostring(args.error)))
 end
 M.excepthook = M.__excepthook__

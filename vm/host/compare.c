@@ -26,7 +26,11 @@ static double tv (struct timeval t) {
   return (double)t.tv_sec + (double)t.tv_usec * 1e-6;
 }
 
-static int run_child (int argc, char **argv, const char *mode, run_result *r) {
+/* 'script': index of the script in argv (argc when none); the options
+   before it lose --compare, --gil and --no-gil, the script's own
+   arguments are passed on unchanged */
+static int run_child (int argc, char **argv, int script, const char *mode,
+                      run_result *r) {
   char **args = calloc((size_t)argc + 2, sizeof(char *));
   int n = 0;
   int i;
@@ -38,8 +42,9 @@ static int run_child (int argc, char **argv, const char *mode, run_result *r) {
   args[n++] = argv[0];
   args[n++] = (char *)mode;
   for (i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--compare") == 0 || strcmp(argv[i], "--gil") == 0 ||
-        strcmp(argv[i], "--no-gil") == 0) continue;
+    if (i < script && (strcmp(argv[i], "--compare") == 0 ||
+        strcmp(argv[i], "--gil") == 0 || strcmp(argv[i], "--no-gil") == 0))
+      continue;
     args[n++] = argv[i];
   }
   args[n] = NULL;
@@ -62,20 +67,26 @@ static int run_child (int argc, char **argv, const char *mode, run_result *r) {
   return 0;
 }
 
-int host_compare (int argc, char **argv, const char *script) {
+int host_compare (int argc, char **argv, int script, int has_e) {
   run_result on, off;
   int have_off = ct_nogil_supported();
-  if (script == NULL) {
-    fprintf(stderr, "%s: --compare needs a script\n", PROGNAME);
+  const char *what = script < argc ? argv[script] : "-e ...";
+  if (script >= argc && !has_e) {
+    fprintf(stderr, "%s: --compare needs a script (or -e code) to run\n", PROGNAME);
+    return 1;
+  }
+  if (script < argc && strcmp(argv[script], "-") == 0 && strcmp(argv[script - 1], "--") != 0) {
+    fprintf(stderr, "%s: --compare cannot run stdin twice; give a script file\n",
+            PROGNAME);
     return 1;
   }
   fprintf(stderr, "=== %s --compare: GIL on\n", PROGNAME);
-  if (run_child(argc, argv, "--gil", &on) != 0) return 1;
+  if (run_child(argc, argv, script, "--gil", &on) != 0) return 1;
   if (have_off) {
     fprintf(stderr, "=== %s --compare: GIL off\n", PROGNAME);
-    if (run_child(argc, argv, "--no-gil", &off) != 0) return 1;
+    if (run_child(argc, argv, script, "--no-gil", &off) != 0) return 1;
   }
-  fprintf(stderr, "\n=== %s --compare %s\n", PROGNAME, script);
+  fprintf(stderr, "\n=== %s --compare %s\n", PROGNAME, what);
   fprintf(stderr, "%-9s %10s %10s %9s %6s\n", "mode", "wall s", "cpu s", "cpu/wall", "exit");
   fprintf(stderr, "%-9s %10.3f %10.3f %9.2f %6d\n", "GIL on", on.wall, on.cpu,
           on.wall > 0 ? on.cpu / on.wall : 0.0, on.status);

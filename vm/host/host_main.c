@@ -1,8 +1,13 @@
 /*
 ** cthreads: the command line. Accepts what lua accepts (script and its
-** arguments in 'arg', -e, -l, -i, -v, -E, -W, -, --) plus the runtime's
-** options (--gil, --no-gil, --switch-interval, --stats, --trace,
-** --compare). All real work goes through the embedding API (cthreads.h).
+** arguments in 'arg' and '...', -e, -l, -i, -v, -E, -W, -, --, LUA_INIT)
+** with the same order of actions and the same exit statuses, plus the
+** runtime's options (--gil, --no-gil, --switch-interval, --stats,
+** --trace, --compare). All real work goes through the embedding API.
+**
+** One deliberate difference: a script read from a pipe (no arguments,
+** stdin not a terminal) that fails makes the exit status 1; lua 5.4.4
+** ignores that failure and exits with 0.
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,14 +19,33 @@
 #include "lauxlib.h"
 #include "lualib.h"
 
+/* what the command line asks for, besides the runtime's options */
+enum {
+  HAS_ERROR = 1,   /* bad option (usage printed, exit 1) */
+  HAS_I = 2,       /* -i */
+  HAS_V = 4,       /* -v (also set by -i) */
+  HAS_E = 8,       /* -e */
+  HAS_NOENV = 16   /* -E */
+};
+
+typedef struct cmdline {
+  int argc;
+  char **argv;
+  int flags;
+  int script;      /* index of the script in argv; argc when there is none */
+  int compare;     /* --compare */
+} cmdline;
+
 static void usage (const char *badopt) {
-  if (badopt) {
-    if (badopt[1] == 'e' || badopt[1] == 'l')
-      fprintf(stderr, "%s: '%s' needs argument\n", PROGNAME, badopt);
-    else
-      fprintf(stderr, "%s: unrecognized option '%s'\n", PROGNAME, badopt);
-  }
-  fprintf(stderr,
+  if (badopt[1] == 'e' || badopt[1] == 'l')
+    fprintf(stderr, "%s: '%s' needs argument\n", PROGNAME, badopt);
+  else
+    fprintf(stderr, "%s: unrecognized option '%s'\n", PROGNAME, badopt);
+  host_usage(stderr);
+}
+
+void host_usage (FILE *out) {
+  fprintf(out,
     "usage: %s [options] [script [args]]\n"
     "Available options are:\n"
     "  -e stat   execute string 'stat'\n"
@@ -35,73 +59,124 @@ static void usage (const char *badopt) {
     "  -         stop handling options and execute stdin\n"
     "  --gil | --no-gil       GIL on, or off (env CTHREADS_GIL=1|0)\n"
     "  --switch-interval=S    the GIL's switch interval in seconds (default 0.005)\n"
-    "  --stats                per-thread figures at exit (CPU, GIL held/waited, switches, lock waits)\n"
-    "  --trace=FILE           timeline of threads as Chrome trace-event JSON\n"
-    "  --compare              run the script with the GIL on and off, print both timings\n",
+    "  --stats                per-thread figures at exit (CPU, GIL held/waited,\n"
+    "                         switches, lock waits) on stderr\n"
+    "  --trace=FILE           timeline of the threads as Chrome trace-event JSON\n"
+    "  --compare              run the script with the GIL on and off, print both timings\n"
+    "  --help                 this text\n",
     PROGNAME);
+  fflush(out);
 }
 
-typedef struct {
-  int interactive, version, noenv, warnings, compare, execstdin;
-  int script;        /* index of the script in argv, or 0 */
-  int first_action;  /* index of the first -e/-l, handled in order later */
-} cmdline;
+/* the value of a long option given as --name=VALUE or --name VALUE;
+   NULL when 'a' is not that option */
+static const char *long_value (const char *a, const char *name, int *i,
+                               int argc, char **argv, int *bad) {
+  size_t n = strlen(name);
+  if (strncmp(a, name, n) != 0) return NULL;
+  if (a[n] == '=') return a + n + 1;
+  if (a[n] != '\0') return NULL;  /* a longer name */
+  if (*i + 1 < argc) return argv[++*i];
+  *bad = 1;
+  return "";
+}
 
-/* Parses argv. Returns 0 on success, 1 for a bad option, 2 for a refused
-   runtime option (message already printed). */
-static int parse (int argc, char **argv, cmdline *c, ct_options *o) {
-  int i;
-  memset(c, 0, sizeof *c);
-  for (i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    if (a[0] != '-') { c->script = i; return 0; }
-    if (strcmp(a, "-") == 0) { c->execstdin = 1; c->script = i; return 0; }
-    if (strcmp(a, "--") == 0) {
-      if (i + 1 < argc) c->script = i + 1;
-      return 0;
+/* one of the runtime's long options; returns 0 if 'argv[*i]' is not one,
+   1 when handled, -1 on a bad value (message printed) */
+static int runtime_option (cmdline *c, ct_options *o, int *i) {
+  const char *a = c->argv[*i];
+  const char *v;
+  int bad = 0;
+  if (strcmp(a, "--gil") == 0) o->gil = 1;
+  else if (strcmp(a, "--no-gil") == 0) o->gil = 0;
+  else if (strcmp(a, "--stats") == 0) o->stats = 1;
+  else if (strcmp(a, "--compare") == 0) c->compare = 1;
+  else if (strcmp(a, "--help") == 0) { host_usage(stdout); exit(EXIT_SUCCESS); }
+  else if ((v = long_value(a, "--switch-interval", i, c->argc, c->argv, &bad))) {
+    char *end;
+    double s = strtod(v, &end);
+    if (bad || *v == '\0' || *end != '\0' || !(s > 0)) {
+      fprintf(stderr, "%s: --switch-interval needs a positive number of "
+              "seconds, as in --switch-interval=0.005 (got '%s')\n", PROGNAME, v);
+      return -1;
     }
-    if (strcmp(a, "--gil") == 0) o->gil = 1;
-    else if (strcmp(a, "--no-gil") == 0) o->gil = 0;
-    else if (strcmp(a, "--stats") == 0) o->stats = 1;
-    else if (strcmp(a, "--compare") == 0) c->compare = 1;
-    else if (strncmp(a, "--switch-interval", 17) == 0) {
-      const char *v = a[17] == '=' ? a + 18 : (a[17] == '\0' && i + 1 < argc ? argv[++i] : NULL);
-      char *end;
-      double s = v ? strtod(v, &end) : 0;
-      if (v == NULL || *v == '\0' || *end != '\0' || !(s > 0)) {
-        fprintf(stderr, "%s: --switch-interval needs a positive number of seconds\n", PROGNAME);
-        return 1;
-      }
-      o->switch_interval = s;
-    }
-    else if (strncmp(a, "--trace=", 8) == 0 && a[8] != '\0') o->trace_file = a + 8;
-    else if (strcmp(a, "--help") == 0) { usage(NULL); exit(0); }
-    else if (a[1] == 'E' && a[2] == '\0') c->noenv = 1;
-    else if (a[1] == 'W' && a[2] == '\0') c->warnings = 1;
-    else if (a[1] == 'i' && a[2] == '\0') c->interactive = c->version = 1;
-    else if (a[1] == 'v' && a[2] == '\0') c->version = 1;
-    else if (a[1] == 'e' || a[1] == 'l') {
-      if (c->first_action == 0) c->first_action = i;
-      if (a[2] == '\0') {
-        if (i + 1 >= argc || argv[i + 1][0] == '-') { usage(a); return 1; }
-        i++;
-      }
-    }
-    else { usage(a); return 1; }
+    o->switch_interval = s > 1e6 ? 1e6 : s;  /* as setswitchinterval */
   }
-  return 0;
+  else if ((v = long_value(a, "--trace", i, c->argc, c->argv, &bad))) {
+    if (bad || *v == '\0') {
+      fprintf(stderr, "%s: --trace needs a file name, as in --trace=out.json\n",
+              PROGNAME);
+      return -1;
+    }
+    o->trace_file = v;
+  }
+  else return 0;
+  return 1;
 }
 
-/* 'arg' table: script at 0, its arguments at 1.., the rest negative */
+/* Reads the options up to the script, as lua does. Sets c->script (argc
+   when there is no script) and c->flags; HAS_ERROR after a bad option. */
+static void collect_args (cmdline *c, ct_options *o) {
+  char **argv = c->argv;
+  int i;
+  c->flags = 0;
+  for (i = 1; i < c->argc; i++) {
+    const char *a = argv[i];
+    c->script = i;
+    if (a[0] != '-') return;                  /* the script */
+    switch (a[1]) {
+      case '\0': return;                      /* '-': the script is stdin */
+      case '-': {
+        int r;
+        if (a[2] == '\0') { c->script = i + 1; return; }  /* '--' */
+        r = runtime_option(c, o, &i);
+        if (r == 0) { usage(a); c->flags = HAS_ERROR; return; }
+        if (r < 0) { c->flags = HAS_ERROR; return; }
+        break;
+      }
+      case 'E': case 'W': case 'i': case 'v':
+        if (a[2] != '\0') { usage(a); c->flags = HAS_ERROR; return; }
+        if (a[1] == 'E') c->flags |= HAS_NOENV;
+        if (a[1] == 'i') c->flags |= HAS_I | HAS_V;  /* -i implies -v */
+        if (a[1] == 'v') c->flags |= HAS_V;
+        break;
+      case 'e': case 'l':
+        if (a[1] == 'e') c->flags |= HAS_E;
+        if (a[2] == '\0') {  /* the argument is the next word */
+          i++;
+          if (i >= c->argc || argv[i][0] == '-') {
+            usage(a);
+            c->flags = HAS_ERROR;
+            return;
+          }
+        }
+        break;
+      default:
+        usage(a);
+        c->flags = HAS_ERROR;
+        return;
+    }
+  }
+  c->script = c->argc;
+}
+
+/* 'arg': the script at 0, its arguments at 1.., what came before it at
+   negative indices; with no script the interpreter is arg[0] */
 static void create_arg_table (lua_State *L, int argc, char **argv, int script) {
   int i;
-  int base = script;  /* with no script, the interpreter is arg[0] */
-  lua_createtable(L, argc - base, base + 1);
+  if (script == argc) script = 0;
+  lua_createtable(L, argc - (script + 1), script + 1);
   for (i = 0; i < argc; i++) {
     lua_pushstring(L, argv[i]);
-    lua_rawseti(L, -2, i - base);
+    lua_rawseti(L, -2, i - script);
   }
   lua_setglobal(L, "arg");
+}
+
+static int dofile (lua_State *L, const char *name) {
+  int status = luaL_loadfile(L, name);
+  if (status == LUA_OK) status = host_docall(L, 0, 0);
+  return host_report(L, status);
 }
 
 static int handle_luainit (lua_State *L) {
@@ -112,64 +187,103 @@ static int handle_luainit (lua_State *L) {
     init = getenv(name + 1);
   }
   if (init == NULL) return LUA_OK;
-  if (init[0] == '@') {
-    int status = luaL_loadfile(L, init + 1);
-    if (status == LUA_OK) status = host_docall(L, 0, 0);
-    return host_report(L, status);
-  }
+  if (init[0] == '@') return dofile(L, init + 1);
   return host_dostring(L, init, name);
 }
 
-/* -l mod, -l g=mod */
+/* -l mod, -l g=mod: g = require(mod) */
 static int dolibrary (lua_State *L, char *spec) {
-  char *eq = strchr(spec, '=');
-  const char *mod = eq ? eq + 1 : spec;
+  char *modname = strchr(spec, '=');
   int status;
+  if (modname == NULL) modname = spec;
+  else *modname++ = '\0';  /* the global's name ends at the '=' */
   lua_getglobal(L, "require");
-  lua_pushstring(L, mod);
+  lua_pushstring(L, modname);
   status = host_docall(L, 1, 1);
-  if (status == LUA_OK) {
-    if (eq) *eq = '\0';
-    else {  /* global name stops at the first '-' (as lua does) */
-      char *dash = strchr(spec, '-');
-      if (dash) *dash = '\0';
-    }
-    lua_setglobal(L, spec);
-  }
+  if (status == LUA_OK) lua_setglobal(L, spec);
   return host_report(L, status);
 }
 
-static int run_actions (lua_State *L, char **argv, int from, int upto) {
+/* -e, -l and -W in command-line order; 0 when one of them fails */
+static int run_args (lua_State *L, cmdline *c) {
+  char **argv = c->argv;
   int i;
-  for (i = from; i < upto; i++) {
+  for (i = 1; i < c->script; i++) {
     const char *a = argv[i];
-    if (a[0] == '-' && (a[1] == 'e' || a[1] == 'l')) {
-      char *extra = a[2] == '\0' ? argv[++i] : (char *)a + 2;
-      int status = a[1] == 'e' ? host_dostring(L, extra, "=(command line)")
-                               : dolibrary(L, extra);
-      if (status != LUA_OK) return status;
+    if (a[1] == 'e' || a[1] == 'l') {
+      char *extra = (char *)a + 2;
+      int status;
+      if (*extra == '\0') extra = argv[++i];
+      status = a[1] == 'e' ? host_dostring(L, extra, "=(command line)")
+                           : dolibrary(L, extra);
+      if (status != LUA_OK) return 0;
     }
-    else if (strncmp(a, "--switch-interval", 17) == 0 && a[17] == '\0') i++;
+    else if (a[1] == 'W')
+      lua_warning(L, "@on", 0);
+    else if (strcmp(a, "--switch-interval") == 0 || strcmp(a, "--trace") == 0)
+      i++;  /* skip the option's value */
   }
-  return LUA_OK;
+  return 1;
 }
 
-static int run_script (lua_State *L, int argc, char **argv, int script, int fromstdin) {
-  const char *fname = fromstdin ? NULL : argv[script];
-  int status = luaL_loadfile(L, fname);
+/* pushes arg[1..#arg] (which -e code may have changed) */
+static int push_args (lua_State *L) {
+  int i, n;
+  if (lua_getglobal(L, "arg") != LUA_TTABLE)
+    luaL_error(L, "'arg' is not a table");
+  n = (int)luaL_len(L, -1);
+  luaL_checkstack(L, n + 3, "too many arguments to script");
+  for (i = 1; i <= n; i++)
+    lua_rawgeti(L, -i, i);
+  lua_remove(L, -i);
+  return n;
+}
+
+static int handle_script (lua_State *L, char **argv) {
+  const char *fname = argv[0];
+  int status;
+  if (strcmp(fname, "-") == 0 && strcmp(argv[-1], "--") != 0)
+    fname = NULL;  /* stdin */
+  status = luaL_loadfile(L, fname);
   if (status == LUA_OK) {
-    int n = 0;
-    int i;
-    luaL_checkstack(L, argc, "too many arguments to script");
-    for (i = script + 1; i < argc; i++, n++) lua_pushstring(L, argv[i]);
+    int n = push_args(L);
     status = host_docall(L, n, LUA_MULTRET);
   }
   return host_report(L, status);
 }
 
 static void print_version (void) {
-  printf("%s (%s), %s\n", CTHREADS_VERSION, LUA_RELEASE, LUA_COPYRIGHT);
+  printf("%s (%s)  %s\n", CTHREADS_VERSION, LUA_RELEASE, LUA_COPYRIGHT);
   fflush(stdout);
+}
+
+/* everything that runs Lua code, in protected mode as lua.c does, so that
+   an error outside a chunk ('arg' not a table...) is reported too */
+static int pmain (lua_State *L) {
+  cmdline *c = (cmdline *)lua_touserdata(L, 1);
+  int argc = c->argc;
+  char **argv = c->argv;
+  lua_settop(L, 0);
+  create_arg_table(L, argc, argv, c->script);
+  lua_gc(L, LUA_GCGEN, 0, 0);  /* as lua.c: generational collection */
+  if (!(c->flags & HAS_NOENV) && handle_luainit(L) != LUA_OK)
+    return 0;
+  if (!run_args(L, c))
+    return 0;
+  if (c->script < argc && handle_script(L, argv + c->script) != LUA_OK)
+    return 0;
+  if (c->flags & HAS_I)
+    host_repl(L);
+  else if (c->script == argc && !(c->flags & (HAS_E | HAS_V))) {
+    if (isatty(0)) {
+      print_version();
+      host_repl(L);
+    }
+    else if (dofile(L, NULL) != LUA_OK)  /* lua ignores this failure */
+      return 0;
+  }
+  lua_pushboolean(L, 1);
+  return 1;
 }
 
 int main (int argc, char **argv) {
@@ -177,43 +291,35 @@ int main (int argc, char **argv) {
   cmdline c;
   lua_State *L;
   char err[256];
-  int status = LUA_OK;
-  int r;
+  int status, ok;
+  memset(&c, 0, sizeof c);
+  c.argc = argc;
+  c.argv = argv;
   ct_options_init(&o);
-  r = parse(argc, argv, &c, &o);
-  if (r != 0) return r;
-  if (c.compare) return host_compare(argc, argv, c.script ? argv[c.script] : NULL);
+  collect_args(&c, &o);
+  if (c.flags & HAS_ERROR) return EXIT_FAILURE;
+  if (c.compare)  /* runs both modes itself, whatever was asked */
+    return host_compare(argc, argv, c.script, (c.flags & HAS_E) != 0);
   if (!o.gil && !ct_nogil_supported()) {
     fprintf(stderr, "%s: --no-gil (or CTHREADS_GIL=0) is not available yet: the "
             "free-threaded VM is not implemented in this build; run with --gil\n",
             PROGNAME);
     return 2;
   }
-  o.ignore_env = c.noenv;
+  if (c.flags & HAS_V) print_version();  /* first, as lua does */
+  o.ignore_env = (c.flags & HAS_NOENV) != 0;
   L = ct_open(&o, err, sizeof err);
   if (L == NULL) {
     fprintf(stderr, "%s: %s\n", PROGNAME, err);
-    return 1;
+    return EXIT_FAILURE;
   }
   ct_catch_sigint();
-  if (c.warnings) lua_warning(L, "@on", 0);
-  create_arg_table(L, argc, argv, c.script);
-  if (c.version) print_version();
-  if (!c.noenv) status = handle_luainit(L);
-  if (status == LUA_OK && c.first_action)
-    status = run_actions(L, argv, c.first_action, c.script ? c.script : argc);
-  if (status == LUA_OK && c.script)
-    status = run_script(L, argc, argv, c.script, c.execstdin);
-  if (status == LUA_OK) {
-    if (c.interactive) host_repl(L);
-    else if (c.script == 0 && c.first_action == 0 && !c.version) {
-      if (isatty(0)) {
-        print_version();
-        host_repl(L);
-      }
-      else status = run_script(L, argc, argv, argc - 1, 1);
-    }
-  }
+  lua_pushcfunction(L, pmain);
+  lua_pushlightuserdata(L, &c);
+  status = lua_pcall(L, 1, 1, 0);
+  ok = lua_toboolean(L, -1);
+  host_report(L, status);
+  lua_settop(L, 0);
   ct_close(L);
-  return status == LUA_OK ? 0 : 1;
+  return (ok && status == LUA_OK) ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -9,11 +9,14 @@
 #include "host.h"
 #include "lauxlib.h"
 
+const char *host_progname = PROGNAME;
+
 int host_report (lua_State *L, int status) {
   if (status != LUA_OK) {
     const char *msg = lua_tostring(L, -1);
     if (msg == NULL) msg = "(error object is not a string)";
-    fprintf(stderr, "%s: %s\n", PROGNAME, msg);
+    if (host_progname) fprintf(stderr, "%s: ", host_progname);
+    fprintf(stderr, "%s\n", msg);
     fflush(stderr);
     lua_pop(L, 1);
   }

@@ -10,15 +10,20 @@
 ct_tstate *ct_detach (void) {
   ct_tstate *ts = ct_current;
   if (ts == NULL) return NULL;
+  if (ct_rt.tracing) ct_trace_detach(ts, ct_now());
   if (ct_rt.gil_on) ct_gil_drop(ts);
   __atomic_store_n(&ts->state, CT_DETACHED, __ATOMIC_RELEASE);
   return ts;
 }
 
 void ct_attach (ct_tstate *ts, int waited) {
+  double asked = 0;
   if (ts == NULL) return;
+  if (ct_rt.tracing) asked = ct_now();
   if (ct_rt.gil_on) ct_gil_take(ts, waited);
   __atomic_store_n(&ts->state, CT_ATTACHED, __ATOMIC_RELEASE);
+  if (ct_rt.tracing)
+    ct_trace_attach(ts, asked, ct_rt.gil_on ? ts->t_taken : ct_now());
 }
 
 int ct_gil_enabled (void) {

@@ -39,9 +39,15 @@ void ct_breaker_handle (lua_State *L) {
     ct_gil_forced_switch(ts);
 }
 
+/* A second Ctrl-C while the first is still pending (the main thread is
+   stuck in C code that never checks, or in a wait that ignores signals)
+   ends the process, as lua's second Ctrl-C does. */
 static void on_sigint (int sig) {
-  (void)sig;
-  __atomic_store_n(&ct_rt.interrupt_pending, 1, __ATOMIC_SEQ_CST);
+  if (__atomic_exchange_n(&ct_rt.interrupt_pending, 1, __ATOMIC_SEQ_CST)) {
+    signal(sig, SIG_DFL);
+    raise(sig);
+    return;
+  }
   ct_breaker_set(CT_BREAK_SIGNAL);
 }
 

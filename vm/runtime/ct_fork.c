@@ -65,6 +65,10 @@ static void reset_runtime (ct_tstate *me) {
   __atomic_store_n(&ct_rt.nondaemon_threads, 0, __ATOMIC_RELEASE);
   __atomic_store_n(&ct_rt.threads_word, 0, __ATOMIC_RELEASE);
   __atomic_store_n(&ct_rt.interrupt_pending, 0, __ATOMIC_RELEASE);
+  /* --stats and --trace describe the program's own process: a child
+     neither records nor reports, even when it leaves with os.exit */
+  ct_rt.tracing = 0;
+  ct_rt.reported = 1;
   ct_breaker_clear(CT_BREAK_SIGNAL | CT_BREAK_GIL_DROP);
   if (ct_rt.gil_on) ct_gil_reinit_after_fork(me);
   me->t_taken = ct_now();

@@ -113,6 +113,7 @@ void ct_gil_forced_switch (ct_tstate *ts) {
   }
   pthread_mutex_unlock(&gil.mutex);
   ts->forced_drops++;
+  if (ct_rt.tracing) ct_trace_detach(ts, ct_now());
   ct_gil_drop(ts);
   /* Wait until another thread has taken the GIL, or this thread would
      simply take it back. Someone is waiting, so someone will take it. */
@@ -121,4 +122,9 @@ void ct_gil_forced_switch (ct_tstate *ts) {
     pthread_cond_wait(&gil.switch_cond, &gil.switch_mutex);
   pthread_mutex_unlock(&gil.switch_mutex);
   ct_gil_take(ts, 0);
+  if (ct_rt.tracing) {  /* all of it was waiting for the GIL, not blocking */
+    double dropped = ts->t_detached;
+    ts->t_detached = 0;
+    ct_trace_attach(ts, dropped, ts->t_taken);
+  }
 }

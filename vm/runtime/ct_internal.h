@@ -28,6 +28,10 @@ struct ct_tstate {
   int state;              /* CT_ATTACHED etc.; atomic access */
   uint64_t ident;         /* pthread_self() */
   long native_id;         /* gettid() */
+  /* --trace (ct_trace.c): the thread's own event list */
+  double t_attached, t_detached;  /* when it last attached / detached */
+  struct ct_trace_chunk *trace_head, *trace_tail;
+  unsigned long trace_events, trace_dropped;
   char name[64];
   clockid_t cpuclock;
   int ended;
@@ -45,6 +49,8 @@ typedef struct ct_runtime {
   long switch_interval_ns;  /* atomic access */
   int stats;
   const char *trace_file;
+  int tracing;              /* trace_file is open: record events */
+  int reported;             /* --stats and --trace are done (see ct_at_exit) */
   lua_State *L;             /* the main state */
   ct_tstate *main;
   pthread_mutex_t list_lock;
@@ -98,6 +104,15 @@ int ct_atfork (ct_fork_hook prepare, ct_fork_result_hook parent,
 
 /* ct_stats.c */
 void ct_stats_print (FILE *out);
+
+/* ct_trace.c: only called when ct_rt.tracing is set */
+enum { CT_EV_RUNNING, CT_EV_GIL_WAIT, CT_EV_BLOCKED };
+int ct_trace_open (const char *file, char *err, size_t errsize);
+void ct_trace_event (ct_tstate *ts, int kind, double t0, double t1);
+void ct_trace_detach (ct_tstate *ts, double now);
+void ct_trace_attach (ct_tstate *ts, double asked, double got);
+void ct_trace_write (void);
+void ct_trace_free (ct_tstate *ts);
 
 /* Waiting helper for bindings: detaches, waits while *addr == expected
    until 'deadline' (NULL: forever), attaches. Returns 1 when woken (the

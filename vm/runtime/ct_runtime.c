@@ -2,6 +2,7 @@
 ** The runtime's life: ct_open creates it with the main thread attached,
 ** ct_close waits for non-daemon threads and tears it down.
 */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,23 @@ int ct_nogil_supported (void) {
   return 0;
 }
 
+/* --stats and --trace are written once: by ct_close, or at exit() when
+   the script ends with os.exit (or a thread calls it) */
+static void report_at_end (void) {
+  if (ct_rt.main == NULL || ct_rt.reported) return;
+  ct_rt.reported = 1;
+  if (ct_rt.main->cpu_time == 0)
+    ct_rt.main->cpu_time = ct_thread_cpu(ct_rt.main->cpuclock);
+  if (ct_rt.stats) ct_stats_print(stderr);
+  if (ct_rt.tracing) ct_trace_write();
+}
+
+static int at_exit_registered;
+
+static void ct_at_exit (void) {
+  report_at_end();
+}
+
 lua_State *ct_open (const ct_options *o, char *err, size_t errsize) {
   lua_State *L;
   if (!o->gil && !ct_nogil_supported()) {
@@ -40,6 +58,14 @@ lua_State *ct_open (const ct_options *o, char *err, size_t errsize) {
     return NULL;
   }
   memset(&ct_rt, 0, sizeof ct_rt);
+  if (o->trace_file != NULL) {
+    if (!ct_trace_open(o->trace_file, err, errsize)) return NULL;
+    ct_rt.tracing = 1;
+  }
+  if (!at_exit_registered) {
+    atexit(ct_at_exit);
+    at_exit_registered = 1;
+  }
   ct_rt.gil_on = o->gil;
   ct_rt.switch_interval_ns = (long)(o->switch_interval * 1e9);
   if (ct_rt.switch_interval_ns < 1) ct_rt.switch_interval_ns = 1;
@@ -71,39 +97,61 @@ lua_State *ct_open (const ct_options *o, char *err, size_t errsize) {
   return L;
 }
 
-/* Waits until every non-daemon OS thread has finished with the heap. */
+/* Waits until every non-daemon OS thread has finished with the heap; a
+   Ctrl-C gives up (the threads are then abandoned like daemons). */
 static void wait_nondaemon_threads (void) {
   for (;;) {
     uint32_t seen = __atomic_load_n(&ct_rt.threads_word, __ATOMIC_ACQUIRE);
     if (__atomic_load_n(&ct_rt.nondaemon_threads, __ATOMIC_ACQUIRE) == 0)
       return;
     ct_tstate *ts = ct_detach();
-    ct_futex_wait(&ct_rt.threads_word, seen, NULL, 0);
+    int r = ct_futex_wait(&ct_rt.threads_word, seen, NULL, 0);
     ct_attach(ts, 1);
+    if (r == EINTR && ct_take_interrupt()) {
+      fprintf(stderr, "cthreads: interrupted while waiting for threads to end\n");
+      return;
+    }
   }
 }
 
-/* calls package.loaded[mod]._shutdown() if there is one */
-static void module_shutdown (lua_State *L, const char *mod) {
-  int top = lua_gettop(L);
+/* package.loaded[mod]._shutdown(), in protected mode since a script may
+   have broken its modules; the module name is the argument */
+static int call_shutdown (lua_State *L) {
+  const char *mod = lua_tostring(L, 1);
   lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-  if (lua_type(L, -1) == LUA_TTABLE && lua_getfield(L, -1, mod) == LUA_TTABLE &&
-      lua_getfield(L, -1, "_shutdown") == LUA_TFUNCTION) {
-    if (ct_pcall_traceback(L, 0, 0) != LUA_OK)
-      fprintf(stderr, "cthreads: error at shutdown: %s\n", lua_tostring(L, -1));
+  if (lua_type(L, -1) != LUA_TTABLE) return 0;
+  if (lua_getfield(L, -1, mod) != LUA_TTABLE) return 0;
+  if (lua_getfield(L, -1, "_shutdown") != LUA_TFUNCTION) return 0;
+  lua_call(L, 0, 0);
+  return 0;
+}
+
+/* 0 when the module's shutdown ended normally */
+static int module_shutdown (lua_State *L, const char *mod) {
+  int top = lua_gettop(L);
+  int failed = 0;
+  lua_pushcfunction(L, call_shutdown);
+  lua_pushstring(L, mod);
+  if (lua_pcall(L, 1, 0, 0) != LUA_OK) {  /* Ctrl-C while joining */
+    const char *msg = lua_tostring(L, -1);
+    fprintf(stderr, "cthreads: error at shutdown: %s\n",
+            msg ? msg : "(error object is not a string)");
+    failed = 1;
   }
   lua_settop(L, top);
+  return failed;
 }
 
 void ct_close (lua_State *L) {
   /* threading._shutdown joins the non-daemon threads, as Python does;
      then multiprocessing's exit function finalizes pools and managers,
      terminates daemon children and joins the others */
-  module_shutdown(L, "threading");
+  int give_up = module_shutdown(L, "threading");  /* the remaining threads
+                                                     are abandoned, like daemons */
   module_shutdown(L, "multiprocessing");
-  wait_nondaemon_threads();
+  if (!give_up) wait_nondaemon_threads();
   ct_rt.main->cpu_time = ct_thread_cpu(ct_rt.main->cpuclock);
-  if (ct_rt.stats) ct_stats_print(stderr);
+  report_at_end();
   fflush(stdout);
   if (__atomic_load_n(&ct_rt.os_threads, __ATOMIC_ACQUIRE) == 0) {
     lua_close(L);

@@ -42,6 +42,7 @@ void ct_tstate_free_all (void) {
   ct_tstate *ts = ct_rt.threads;
   while (ts != NULL) {
     ct_tstate *next = ts->next;
+    ct_trace_free(ts);
     free(ts);
     ts = next;
   }

@@ -1,0 +1,28 @@
+#!/bin/sh
+# The specs again, on a build with -fsanitize=address,undefined (GIL on,
+# and off once the free-threaded VM exists). Any sanitizer report fails.
+set -eu
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top"
+"$top/scripts/build.sh" "$top/build-asan" -DCTHREADS_ASAN=ON
+export CTHREADS_BIN="$top/build-asan/cthreads"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+status=0
+for mode in 1 0; do
+  if ! "$CTHREADS_BIN" $( [ $mode = 1 ] && echo --gil || echo --no-gil ) -e '' 2>/dev/null; then
+    echo "GIL off: skipped (not available in this build)"; continue
+  fi
+  CTHREADS_GIL=$mode busted --lua="$CTHREADS_BIN" -o TAP spec >"$out" 2>&1 || true
+  if grep -qE 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer' "$out" || grep -q '^not ok' "$out" \
+     || ! grep -q '^1\.\.' "$out"; then
+    echo "asan run with CTHREADS_GIL=$mode failed:"
+    grep -E -A30 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer|^not ok' "$out" | head -120
+    status=1
+  else
+    echo "asan run with CTHREADS_GIL=$mode: $(grep -c '^ok ' "$out") specs passed, no sanitizer report"
+  fi
+done
+exit $status
