@@ -140,6 +140,20 @@ describe("multiprocessing.Pool", function()
     assert.equal(0, #mp.active_children())
   end)
 
+  it("join returns when a worker leaves while another is still busy", function()
+    local pool = mp.Pool(2)
+    local release = mp.Event()
+    local busy = pool:apply_async(function() release:wait(30) return "slow" end)
+    local quick = pool:apply_async(function() return "quick" end)
+    assert.equal("quick", quick:get(30))
+    pool:close()           -- the idle worker takes its sentinel and leaves
+    time.sleep(0.3)        -- (the pool checks its workers every 0.1 s)
+    release:set()
+    pool:join()            -- must not wait for a needless replacement
+    assert.equal("slow", busy:get(0))
+    assert.equal(0, #mp.active_children())
+  end)
+
   it("terminate stops the workers and fails unfinished tasks", function()
     local pool = mp.Pool(1)
     local r = pool:apply_async(function() time.sleep(60) end)

@@ -61,6 +61,11 @@ local function send_result(resultq, id, ok, res)
 end
 
 local ORPHAN_CHECK = 1.0  -- seconds between checks that the parent lives
+-- A worker's slot holds the id of the task it runs, 0 when idle, and this
+-- when it left after taking a sentinel (close): such a worker is done for
+-- good, while any other that ends (killed, or retired by maxtasksperchild)
+-- is replaced, so that each of the pool's places takes exactly one sentinel.
+local LEFT_ON_SENTINEL = -1
 
 local function worker(taskq, resultq, slots, index, initializer, initargs, maxtasks)
   local parent_pid = os.getppid()
@@ -79,7 +84,10 @@ local function worker(taskq, resultq, slots, index, initializer, initargs, maxta
       if os.getppid() ~= parent_pid then break end  -- the pool's owner died
       goto continue
     end
-    if task == nil then break end  -- the sentinel
+    if task == nil then  -- the sentinel: say so, or we would be replaced
+      vset(slots, index, LEFT_ON_SENTINEL)
+      break
+    end
     local id, kind, func, args, n = task[1], task[2], task[3], task[4], task[5]
     local ok, res
     if kind == "apply" then
@@ -378,7 +386,7 @@ local function maintain(self)
     local code = self._workers[i].exitcode
     do
       local id = vget(self._slots, i)
-      if id ~= 0 then
+      if id > 0 then
         -- its result may be in the queue already: read what is there first
         while not self._resultq:empty() do
           local ok, msg = pcall(q_get, self._resultq, false)
@@ -391,7 +399,7 @@ local function maintain(self)
         vset(self._slots, i, 0)
       end
       self._workers[i] = nil
-      if self._state == RUN or (self._state == CLOSE and self._npending > 0) then
+      if id ~= LEFT_ON_SENTINEL and self._state ~= TERMINATE then
         spawn_worker(self, i)
       end
     end
@@ -532,7 +540,8 @@ end
 function Pool:close()
   if self._state == RUN then
     self._state = CLOSE
-    for _ = 1, self._processes do q_put(self._taskq, nil) end
+    -- the sentinels carry the mark as their tag: taking one sets the slot
+    for _ = 1, self._processes do q_put(self._taskq, nil, true, nil, LEFT_ON_SENTINEL) end
   end
 end
 
