@@ -26,6 +26,7 @@
 ** standard library, foreign userdata) are refused with "cannot send a
 ** value of type X to another process".
 */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,20 +82,54 @@ void ct_buf_free (ct_buf *b) {
   b->len = b->cap = 0;
 }
 
-static _Thread_local ct_buf spare;
+/* Each thread keeps one spare buffer between messages, in a key whose
+   destructor frees it when the thread ends. */
+static pthread_key_t spare_key;
+static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
+
+static void free_spare (void *p) {
+  ct_buf *b = (ct_buf *)p;
+  free(b->p);
+  free(b);
+}
+
+static void make_spare_key (void) {
+  pthread_key_create(&spare_key, free_spare);
+}
 
 ct_buf ct_buf_take (void) {
-  ct_buf b = spare;
-  spare.p = NULL;
-  spare.len = spare.cap = 0;
+  ct_buf b = {NULL, 0, 0};
+  ct_buf *spare;
+  pthread_once(&spare_once, make_spare_key);
+  spare = (ct_buf *)pthread_getspecific(spare_key);
+  if (spare != NULL && spare->p != NULL) {
+    b = *spare;
+    spare->p = NULL;
+    spare->cap = 0;
+  }
   b.len = 0;
   return b;
 }
 
+void ct_buf_free_spare (void) {
+  ct_buf *spare;
+  pthread_once(&spare_once, make_spare_key);
+  spare = (ct_buf *)pthread_getspecific(spare_key);
+  if (spare != NULL) {
+    pthread_setspecific(spare_key, NULL);
+    free_spare(spare);
+  }
+}
+
 void ct_buf_give (ct_buf *b) {
-  if (spare.p == NULL && b->cap <= ((size_t)1 << 20)) {
-    spare = *b;
-    spare.len = 0;
+  ct_buf *spare;
+  pthread_once(&spare_once, make_spare_key);
+  spare = (ct_buf *)pthread_getspecific(spare_key);
+  if (spare == NULL && (spare = (ct_buf *)calloc(1, sizeof(ct_buf))) != NULL)
+    pthread_setspecific(spare_key, spare);
+  if (spare != NULL && spare->p == NULL && b->cap <= ((size_t)1 << 20)) {
+    *spare = *b;
+    spare->len = 0;
   }
   else free(b->p);
   b->p = NULL;

@@ -48,5 +48,7 @@ void ct_codec_register_ext (int id, const ct_codec_ext *ext);
 /* buffers reused by a thread; put them back when done */
 ct_buf ct_buf_take (void);
 void ct_buf_give (ct_buf *b);
+/* frees the calling thread's spare buffer (the process is leaving) */
+void ct_buf_free_spare (void);
 
 #endif

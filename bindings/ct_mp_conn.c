@@ -110,9 +110,9 @@ static int pipe_new (lua_State *L) {
   return 2;
 }
 
-/* waits (detached) for 'events' on fd until 'ms' (-1 forever); returns poll's
-   result, raising "interrupted!" on Ctrl-C in the main thread */
-static int wait_fd (lua_State *L, int fd, short events, int ms) {
+/* waits (detached) for 'events' on fd until 'ms' (-1 forever); returns
+   poll's result (-1 with errno EINTR on a signal) */
+static int poll_fd (int fd, short events, int ms) {
   struct pollfd p;
   int r;
   ct_tstate *ts;
@@ -122,12 +122,19 @@ static int wait_fd (lua_State *L, int fd, short events, int ms) {
   ts = ct_detach();
   r = poll(&p, 1, ms);
   ct_attach(ts, 1);
+  return r;
+}
+
+/* poll_fd, raising "interrupted!" on Ctrl-C in the main thread */
+static int wait_fd (lua_State *L, int fd, short events, int ms) {
+  int r = poll_fd(fd, events, ms);
   if (r < 0 && errno == EINTR) ct_check_interrupt(L);
   return r;
 }
 
-/* writes all of p[0..n); 0 on success, else errno */
-static int write_all (lua_State *L, conn *c, const char *p, size_t n) {
+/* writes all of p[0..n); 0 on success, else errno (EINTR: Ctrl-C while
+   waiting for room); raises nothing */
+static int write_all (conn *c, const char *p, size_t n) {
   int err = 0;
   sigset_t pipe_set, old;
   if (!c->is_socket) {  /* EPIPE instead of death by SIGPIPE */
@@ -142,8 +149,14 @@ static int write_all (lua_State *L, conn *c, const char *p, size_t n) {
       p += w;
       n -= (size_t)w;
     }
-    else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-      wait_fd(L, c->wfd, POLLOUT, -1);
+    else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (poll_fd(c->wfd, POLLOUT, -1) < 0 && errno == EINTR &&
+          __atomic_load_n(&ct_rt.interrupt_pending, __ATOMIC_ACQUIRE) &&
+          ct_current != NULL && ct_current->is_main) {
+        err = EINTR;
+        break;
+      }
+    }
     else if (w < 0 && errno == EINTR) continue;
     else {
       err = w < 0 ? errno : EPIPE;
@@ -179,7 +192,12 @@ static void put_header (ct_buf *b, size_t start) {
 static int send_frame (lua_State *L, conn *c, ct_buf *b, int encoded) {
   int err;
   put_header(b, 0);
-  err = write_all(L, c, b->p, b->len);
+  err = write_all(c, b->p, b->len);
+  if (err == EINTR) {  /* Ctrl-C: the buffer back first, then the error */
+    ct_buf_give(b);
+    ct_check_interrupt(L);
+    return 0;
+  }
   if (err != 0) {
     if (encoded) {  /* the refs inside will never be received */
       size_t hdr = (b->len >= 4 && *(uint32_t *)b->p == 0xffffffffu) ? 12 : 4;
@@ -199,10 +217,14 @@ static int send_frame (lua_State *L, conn *c, ct_buf *b, int encoded) {
 static int conn_send (lua_State *L) {
   conn *c = toconn(L);
   char err[200];
-  ct_buf b = ct_buf_take();
+  ct_buf b;
   luaL_checkany(L, 2);
   if (!c->writable) return ct_mp_raw_error(L, "connection is read-only");
-  if (!ct_buf_reserve(&b, 12)) return luaL_error(L, "not enough memory");
+  b = ct_buf_take();  /* no error may be raised until it is given back */
+  if (!ct_buf_reserve(&b, 12)) {
+    ct_buf_give(&b);
+    return luaL_error(L, "not enough memory");
+  }
   b.len = 12;
   if (!ct_encode(L, 2, &b, err, sizeof err)) {
     ct_buf_give(&b);
@@ -216,9 +238,13 @@ static int conn_send_bytes (lua_State *L) {
   conn *c = toconn(L);
   size_t n;
   const char *s = luaL_checklstring(L, 2, &n);
-  ct_buf b = ct_buf_take();
+  ct_buf b;
   if (!c->writable) return ct_mp_raw_error(L, "connection is read-only");
-  if (!ct_buf_reserve(&b, 12 + n)) return luaL_error(L, "not enough memory");
+  b = ct_buf_take();
+  if (!ct_buf_reserve(&b, 12 + n)) {
+    ct_buf_give(&b);
+    return luaL_error(L, "not enough memory");
+  }
   b.len = 12;
   memcpy(b.p + 12, s, n);
   b.len += n;

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ct_codec.h"
 #include "ct_handle.h"
 #include "ct_internal.h"
 #include "ct_mp.h"
@@ -113,6 +114,7 @@ void ct_mp_child_exit (int code) {
   fflush(NULL);
   ct_mp_kill_daemon_children();
   ct_shm_release_all();
+  ct_buf_free_spare();
   _exit(code & 0xff);
 }
 
@@ -319,6 +321,7 @@ static const luaL_Reg funcs[] = {
 
 static void at_exit (void) {
   ct_mp_kill_daemon_children();
+  ct_buf_free_spare();
 }
 
 void ct_mp_process_register (lua_State *L) {

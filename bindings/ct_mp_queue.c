@@ -284,8 +284,9 @@ static int queue_closed (lua_State *L) {
 
 static int mp_dumps (lua_State *L) {
   char err[200];
-  ct_buf b = ct_buf_take();
+  ct_buf b;
   luaL_checkany(L, 1);
+  b = ct_buf_take();
   if (!ct_encode(L, 1, &b, err, sizeof err)) {
     ct_buf_give(&b);
     return ct_mp_raw_error(L, err);
