@@ -326,6 +326,11 @@ static int fill (lua_State *L, conn *c, int ms) {
     if (c->is_socket) {
       r = recv(c->rfd, c->rbuf + c->rlen, c->rcap - c->rlen, MSG_DONTWAIT);
       if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (ms < 0) {  /* a reply is often a few microseconds away */
+          ct_tstate *ts = ct_detach();
+          spin_for_data(c->rfd);
+          ct_attach(ts, 0);
+        }
         if (wait_fd(L, c->rfd, POLLIN, ms) == 0) return -1;
         continue;
       }

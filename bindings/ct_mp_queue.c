@@ -10,6 +10,7 @@
 */
 #include <errno.h>
 #include <limits.h>
+#include <sched.h>
 #include <string.h>
 
 #include "ct_codec.h"
@@ -150,6 +151,25 @@ static int queue_put (lua_State *L) {
   return 0;
 }
 
+/* A getter about to sleep looks again for a few microseconds (detached):
+   an item that arrives meanwhile costs its putter no wake-up call and its
+   getter no wake-up latency. 1 if an item came. */
+#define SPIN_ROUNDS 40
+
+static int spin_for_item (uint32_t *items, uint32_t seen) {
+  int k, got = 0;
+  ct_tstate *ts = ct_detach();
+  for (k = 0; k < SPIN_ROUNDS; k++) {
+    if (__atomic_load_n(items, __ATOMIC_ACQUIRE) != seen) {
+      got = 1;
+      break;
+    }
+    sched_yield();
+  }
+  ct_attach(ts, 0);
+  return got;
+}
+
 /* queue_get(h, [block=true], [timeout], [slots, i]) -> value; raises
    queue.Empty. With 'slots' (an int64 Array handle), the message's tag is
    stored into slots[i] while the message is unlinked, so a Pool worker
@@ -174,7 +194,8 @@ static int queue_get (lua_State *L) {
     q->getters++;
     s = q->items;
     ct_shm_mutex_unlock(&q->mutex);
-    r = ct_mp_wait(&q->items, s, dl);
+    if (spin_for_item(&q->items, s)) r = 0;
+    else r = ct_mp_wait(&q->items, s, dl);
     ct_shm_mutex_lock(&q->mutex);
     q->getters--;
     if (r == EINTR) { interrupted = 1; break; }
