@@ -329,6 +329,20 @@ describe("multiprocessing locks and values", function()
     assert.equal("hi", c.value)
   end)
 
+  it("Value and Array can be subclassed", function()
+    local Counter = mp.Value:extend("Counter")
+    function Counter:incr() self:with(function() self.value = self.value + 1 end) end
+    local c = Counter("i", 1)
+    c:incr()
+    assert.equal(2, c.value)
+    local Vec = mp.Array:extend("Vec")
+    function Vec:sum() local s = 0 for _, x in ipairs(self) do s = s + x end return s end
+    local v = Vec("d", {1, 2, 3})
+    v[1] = 10
+    assert.equal(15, v:sum())
+    assert.equal(3, #v)
+  end)
+
   it("Value typecodes keep their ranges", function()
     assert.equal(-1, mp.Value("b", 255).value)
     assert.equal(255, mp.Value("B", -1).value)

@@ -697,15 +697,23 @@ function Array:init(typecode, init, lock)
   end
   rawset(self, "_lock", value_lock(lock, "Array"))
 end
-Array.__index = function(self, k)
-  if type(k) == "number" then  -- outside 1..#a: nil, as a table (ipairs stops)
-    if math.type(k) == "integer" and k >= 1 and k <= vlen(self) then return vget(self, k) end
-    if k == math.floor(k) and k >= 1 and k <= vlen(self) then return vget(self, k) end
-    return nil
+-- indexing for Array and its subclasses ('methods' is the class)
+local function array_index(methods)
+  return function(self, k)
+    if type(k) == "number" then  -- outside 1..#a: nil, as a table (ipairs stops)
+      if k >= 1 and k <= vlen(self) and k == math.floor(k) then return vget(self, k) end
+      return nil
+    end
+    if k == "value" and rawget(self, "_typecode") == "c" then return native.value_bytes(self) end
+    if k == "typecode" then return rawget(self, "_typecode") end
+    return methods[k]
   end
-  if k == "value" and rawget(self, "_typecode") == "c" then return native.value_bytes(self) end
-  if k == "typecode" then return rawget(self, "_typecode") end
-  return array_methods[k]
+end
+Array.__index = array_index(array_methods)
+function Array.extend(parent, name)  -- a subclass keeps the indexing
+  local cls = Object.extend(parent, name)
+  cls.__index = array_index(cls)
+  return cls
 end
 Array.__newindex = function(self, k, v)
   if type(k) == "number" then vset(self, k, v)
