@@ -14,6 +14,7 @@ extern const ct_embedded ct_stdlib_modules[];  /* generated: ct_stdlib_embedded.
 int luaopen_ct_time (lua_State *L);
 int luaopen_ct_threading (lua_State *L);
 int luaopen_ct_aio (lua_State *L);
+int luaopen_ct_multiprocessing (lua_State *L);
 void ct_open_os_additions (lua_State *L);
 void ct_open_print (lua_State *L);
 
@@ -21,6 +22,7 @@ static const luaL_Reg natives[] = {
   {"cthreads.native.time", luaopen_ct_time},
   {"cthreads.native.threading", luaopen_ct_threading},
   {"cthreads.native.asyncio", luaopen_ct_aio},
+  {"cthreads.native.multiprocessing", luaopen_ct_multiprocessing},
   {NULL, NULL}
 };
 
@@ -29,6 +31,7 @@ static const char *const builtins[][2] = {
   {"time", "cthreads.native.time"},
   {"threading", "cthreads.threading"},
   {"asyncio", "cthreads.asyncio"},
+  {"multiprocessing", "cthreads.multiprocessing"},
   {NULL, NULL}
 };
 

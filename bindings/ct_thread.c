@@ -96,22 +96,28 @@ static int th_start (lua_State *L) {
   return 3;
 }
 
+/* ended, or a thread of the parent process in a forked child */
+static int thread_ended (thread_handle *h) {
+  return __atomic_load_n(&h->ts->finished, __ATOMIC_ACQUIRE) != 0 ||
+         h->ts->vanished;
+}
+
 /* join(handle, [timeout]) -> true if the thread has ended */
 static int th_join (lua_State *L) {
   thread_handle *h = (thread_handle *)ct_checkhandle(L, 1, &thread_kind);
   struct timespec tsb;
   struct timespec *dl = ct_opt_deadline(L, 2, &tsb);
   uint32_t *finished = &h->ts->finished;  /* thread states outlive handles */
-  while (__atomic_load_n(finished, __ATOMIC_ACQUIRE) == 0) {
+  while (!thread_ended(h)) {
     if (!ct_wait_until(L, finished, 0, dl, 0)) break;
   }
-  lua_pushboolean(L, __atomic_load_n(finished, __ATOMIC_ACQUIRE) != 0);
+  lua_pushboolean(L, thread_ended(h));
   return 1;
 }
 
 static int th_done (lua_State *L) {
   thread_handle *h = (thread_handle *)ct_checkhandle(L, 1, &thread_kind);
-  lua_pushboolean(L, __atomic_load_n(&h->ts->finished, __ATOMIC_ACQUIRE) != 0);
+  lua_pushboolean(L, thread_ended(h));
   return 1;
 }
 

@@ -56,6 +56,13 @@ void ct_check_interrupt (lua_State *L);
 
 int ct_gil_enabled (void);
 
+/* fork() for a process whose other threads may be running: call it
+   attached. Returns the child's pid in the parent, 0 in the child, -1 (and
+   errno) on failure. The child has one thread, the caller, attached and
+   now the runtime's main thread; the other threads' states are marked
+   vanished, so joining them returns at once. */
+long ct_fork (void);
+
 /* Calls 'fn' with 'nargs' arguments under a traceback message handler, like
    lua_pcall. On error, the message with its traceback is on the stack. */
 int ct_pcall_traceback (lua_State *L, int nargs, int nresults);

@@ -243,7 +243,7 @@ function Thread:join(timeout)
 end
 
 function Thread:is_alive()
-  if not self._started then return false end
+  if not self._started or rawget(self, "_stopped") then return false end
   local h = rawget(self, HANDLE)
   if h == nil then return not (self._is_main and shutting_down) end
   return not native.done(h)
@@ -353,6 +353,25 @@ function M._shutdown()
     if waiting == nil then break end
     waiting:join()
   end
+end
+
+-- called in a child process right after fork (multiprocessing): only the
+-- calling thread exists there; it becomes the main thread
+function M._after_fork()
+  local cur = M.current_thread()
+  for ident, t in pairs(active) do
+    if t ~= cur then
+      active[ident] = nil
+      if rawget(t, HANDLE) == nil then t._stopped = true end  -- main or dummy
+    end
+  end
+  if cur ~= main then
+    main._is_main = nil
+    main = cur
+    cur._is_main = true
+  end
+  cur.native_id = native.get_native_id()
+  shutting_down = false
 end
 
 M._time = require("cthreads.native.time")

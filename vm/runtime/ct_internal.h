@@ -38,6 +38,7 @@ struct ct_tstate {
   int ended;
   uint32_t finished;      /* futex: 1 once the thread has let go of the heap
                              and the GIL (what join waits for) */
+  int vanished;           /* in a forked child: a thread of the parent */
   /* counters (written by the thread itself) */
   double t_taken;         /* when this thread last took the GIL */
   double gil_held, gil_waited, lock_waited;
@@ -103,6 +104,13 @@ int ct_osthread_start (void (*fn) (void *), void *arg,
                        uint64_t *ident, long *native_id);
 /* called by fn when it is done with everything a next job could need */
 void ct_osthread_free_soon (void);
+/* ct_fork.c: hooks run around ct_fork (prepare and parent in the parent,
+   child in the child, in registration order; parent and child get the
+   result of fork, -1 in the parent when it failed) */
+typedef void (*ct_fork_hook) (void);
+typedef void (*ct_fork_result_hook) (long pid);
+int ct_atfork (ct_fork_hook prepare, ct_fork_result_hook parent,
+               ct_fork_result_hook child);
 
 /* ct_stats.c */
 void ct_stats_print (FILE *out);

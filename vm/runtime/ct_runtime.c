@@ -114,29 +114,41 @@ static void wait_nondaemon_threads (void) {
   }
 }
 
-/* threading._shutdown joins the non-daemon threads, as Python does; in
-   protected mode, since a script may have broken 'package' */
+/* package.loaded[mod]._shutdown(), in protected mode since a script may
+   have broken its modules; the module name is the argument */
 static int call_shutdown (lua_State *L) {
-  lua_getglobal(L, "package");
+  const char *mod = lua_tostring(L, 1);
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
   if (lua_type(L, -1) != LUA_TTABLE) return 0;
-  if (lua_getfield(L, -1, "loaded") != LUA_TTABLE) return 0;
-  if (lua_getfield(L, -1, "threading") != LUA_TTABLE) return 0;
+  if (lua_getfield(L, -1, mod) != LUA_TTABLE) return 0;
   if (lua_getfield(L, -1, "_shutdown") != LUA_TFUNCTION) return 0;
   lua_call(L, 0, 0);
   return 0;
 }
 
-void ct_close (lua_State *L) {
-  int give_up = 0;  /* the remaining threads are abandoned, like daemons */
+/* 0 when the module's shutdown ended normally */
+static int module_shutdown (lua_State *L, const char *mod) {
   int top = lua_gettop(L);
+  int failed = 0;
   lua_pushcfunction(L, call_shutdown);
-  if (lua_pcall(L, 0, 0, 0) != LUA_OK) {  /* Ctrl-C while joining */
+  lua_pushstring(L, mod);
+  if (lua_pcall(L, 1, 0, 0) != LUA_OK) {  /* Ctrl-C while joining */
     const char *msg = lua_tostring(L, -1);
     fprintf(stderr, "cthreads: error at shutdown: %s\n",
             msg ? msg : "(error object is not a string)");
-    give_up = 1;
+    failed = 1;
   }
   lua_settop(L, top);
+  return failed;
+}
+
+void ct_close (lua_State *L) {
+  /* threading._shutdown joins the non-daemon threads, as Python does;
+     then multiprocessing's exit function finalizes pools and managers,
+     terminates daemon children and joins the others */
+  int give_up = module_shutdown(L, "threading");  /* the remaining threads
+                                                     are abandoned, like daemons */
+  module_shutdown(L, "multiprocessing");
   if (!give_up) wait_nondaemon_threads();
   ct_rt.main->cpu_time = ct_thread_cpu(ct_rt.main->cpuclock);
   report_at_end();

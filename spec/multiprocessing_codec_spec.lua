@@ -1,0 +1,278 @@
+-- Values crossing processes: every supported type round-trips through
+-- Queue and Pipe unchanged; anything else is refused with one message.
+local children = require("children")
+local mp = multiprocessing
+
+local function no_children_left()
+  assert.equal("", children.describe(children.settle(5)))
+end
+
+-- runs 'child' in a process, then 'parent'; the child is stopped and
+-- reaped even when the parent part fails
+local function with_child(child, parent)
+  local p = mp.Process(child)
+  p:start()
+  local ok, res = pcall(parent)
+  if not ok then p:kill() end
+  p:join()
+  if not ok then error(res, 0) end
+  assert.equal(0, p.exitcode)
+  return res
+end
+
+-- sends v to a child and back: the child gets it and sends it on
+local function via_queue(v)
+  local inq, outq = mp.Queue(), mp.Queue()
+  return with_child(function() outq:put(inq:get()) end,
+                    function() inq:put(v) return outq:get(true, 30) end)
+end
+
+local function via_pipe(v)
+  local a, b = mp.Pipe()
+  local back = with_child(function() b:send(b:recv()) end,
+                          function()
+                            a:send(v)
+                            assert.is_true(a:poll(30))
+                            return a:recv()
+                          end)
+  a:close()
+  b:close()
+  return back
+end
+
+local function both(name, f)
+  it(name .. " (Queue)", function() f(via_queue) end)
+  it(name .. " (Pipe)", function() f(via_pipe) end)
+end
+
+describe("multiprocessing values", function()
+  after_each(no_children_left)
+
+  both("keeps nil, booleans, integers and floats apart", function(send)
+    local t = send({n = 9, nil, true, false, 0, -1, math.maxinteger, math.mininteger,
+                    1.0, -2.5})
+    assert.equal(9, t.n)
+    assert.is_nil(t[1])
+    assert.is_true(t[2])
+    assert.is_false(t[3])
+    assert.equal("integer", math.type(t[4]))
+    assert.equal(math.maxinteger, t[6])
+    assert.equal(math.mininteger, t[7])
+    assert.equal("float", math.type(t[8]))
+    assert.equal(1.0, t[8])
+    assert.equal(-2.5, t[9])
+    assert.is_nil(send(nil))
+    assert.is_true(send(true))
+    assert.equal(3, send(3))
+  end)
+
+  both("keeps lists of numbers, however they are laid out", function(send)
+    local ints, floats, mixed = {}, {}, {}
+    for i = 1, 1000 do
+      ints[i] = i * 7 - 3000
+      floats[i] = i / 8
+      mixed[i] = (i % 2 == 0) and i or i + 0.5
+    end
+    ints[500] = math.mininteger
+    ints[501] = math.maxinteger
+    floats[10] = 0 / 0
+    floats[11] = -0.0
+    local short = {1, 2, 3}
+    local tail = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
+    tail.name, tail[12], tail[20] = "t", 12, 20
+    local t = send({ints = ints, floats = floats, mixed = mixed, short = short, tail = tail})
+    assert.same(ints, t.ints)
+    for i = 1, 1000 do
+      assert.equal("integer", math.type(t.ints[i]))
+      if i ~= 10 then assert.equal(floats[i], t.floats[i]) end
+      assert.equal("float", math.type(t.floats[i]))
+      assert.equal(mixed[i], t.mixed[i])
+      assert.equal(math.type(mixed[i]), math.type(t.mixed[i]))
+    end
+    assert.is_true(t.floats[10] ~= t.floats[10])
+    assert.equal(-math.huge, 1 / t.floats[11])
+    assert.same(short, t.short)
+    assert.same(tail, t.tail)
+  end)
+
+  both("keeps special floats", function(send)
+    local t = send({math.huge, -math.huge, 0 / 0, -0.0, 1e-300})
+    assert.equal(math.huge, t[1])
+    assert.equal(-math.huge, t[2])
+    assert.is_true(t[3] ~= t[3])
+    assert.equal(-math.huge, 1 / t[4])
+    assert.equal(1e-300, t[5])
+  end)
+
+  both("keeps strings, binary ones and long ones", function(send)
+    local bin = {}
+    for i = 0, 255 do bin[#bin + 1] = string.char(i) end
+    bin = table.concat(bin)
+    local long = ("x"):rep(3 * 1024 * 1024)
+    local t = send({"", "hello", "a\0b", bin, long})
+    assert.equal("", t[1])
+    assert.equal("hello", t[2])
+    assert.equal("a\0b", t[3])
+    assert.equal(bin, t[4])
+    assert.equal(long, t[5])
+  end)
+
+  both("keeps nested tables and any keys", function(send)
+    local v = {1, 2, {3, {4, {5}}}, name = "x", [1.5] = "f", [true] = "b",
+               [{k = 1}] = "tablekey", list = {}}
+    local t = send(v)
+    assert.same({1, 2, {3, {4, {5}}}}, {t[1], t[2], t[3]})
+    assert.equal("x", t.name)
+    assert.equal("f", t[1.5])
+    assert.equal("b", t[true])
+    assert.same({}, t.list)
+    local found
+    for k, val in pairs(t) do
+      if type(k) == "table" then found = {k.k, val} end
+    end
+    assert.same({1, "tablekey"}, found)
+  end)
+
+  both("keeps shared and cyclic references", function(send)
+    local shared = {1}
+    local v = {a = shared, b = shared, list = {shared}}
+    v.self = v
+    local t = send(v)
+    assert.equal(t.a, t.b)
+    assert.equal(t.a, t.list[1])
+    assert.equal(t, t.self)
+    assert.not_equal(v, t)
+  end)
+
+  both("keeps metatables", function(send)
+    local Point = {}
+    Point.__index = Point
+    function Point:sum() return self.x + self.y end
+    Point.__add = function(a, b) return setmetatable({x = a.x + b.x, y = a.y + b.y}, Point) end
+    local p1, p2 = setmetatable({x = 1, y = 2}, Point), setmetatable({x = 10, y = 20}, Point)
+    local t = send({p1, p2})
+    assert.equal(3, t[1]:sum())
+    assert.equal(getmetatable(t[1]), getmetatable(t[2]))
+    assert.equal(33, (t[1] + t[2]):sum())
+  end)
+
+  both("sends Lua functions with their upvalues", function(send)
+    local base = 100
+    local function add(x) return x + base end
+    local counter = 0
+    local function inc() counter = counter + 1 return counter end
+    local function get() return counter end
+    local t = send({add = add, inc = inc, get = get})
+    assert.equal(105, t.add(5))
+    t.inc()
+    t.inc()
+    assert.equal(2, t.get())  -- the upvalue is still shared by both
+    assert.equal(0, counter)  -- a copy: ours is untouched
+  end)
+
+  both("sends recursive functions and maps _ENV to the receiver's globals", function(send)
+    local function fact(n) if n <= 1 then return 1 end return n * fact(n - 1) end
+    local function env_check() return _ENV == _G and print ~= nil and string.format("%d", 7) end
+    local t = send({fact = fact, env = env_check})
+    assert.equal(720, t.fact(6))
+    assert.equal("7", t.env())
+  end)
+
+  both("sends standard library values by name", function(send)
+    local t = send({print, math.sqrt, string.format, io.stdout, math, mp.Queue, threading.Lock})
+    assert.equal(print, t[1])
+    assert.equal(math.sqrt, t[2])
+    assert.equal(string.format, t[3])
+    assert.equal(io.stdout, t[4])
+    assert.equal(math, t[5])
+    assert.equal(mp.Queue, t[6])
+    assert.equal(threading.Lock, t[7])
+  end)
+
+  both("keeps error kinds comparable", function(send)
+    local t = send({mp.TimeoutError, mp.Empty, mp.ProcessError("why")})
+    assert.equal(mp.TimeoutError, t[1])
+    assert.equal(mp.Empty, t[2])
+    assert.is_true(t[3] == mp.ProcessError)
+    assert.equal("multiprocessing.ProcessError: why", tostring(t[3]))
+  end)
+
+  both("sends multiprocessing objects that keep working", function(send)
+    local q, lock, v, ev = mp.Queue(), mp.Lock(), mp.Value("i", 5), mp.Event()
+    local t = send({q = q, lock = lock, v = v, ev = ev})
+    t.q:put("through the copy")
+    assert.equal("through the copy", q:get())
+    assert.is_true(t.lock:acquire())
+    assert.is_false(lock:acquire(false))
+    lock:release()
+    t.v.value = 9
+    assert.equal(9, v.value)
+    t.ev:set()
+    assert.is_true(ev:is_set())
+  end)
+
+  it("passes objects made after a child started to that child", function()
+    local inbox = mp.Queue()
+    local q, v
+    with_child(function()
+      local msg = inbox:get()       -- a queue and a value made after the fork
+      msg.v.value = 42
+      msg.q:put("reply")
+    end, function()
+      q, v = mp.Queue(), mp.Value("i", 0)
+      inbox:put({q = q, v = v})
+      assert.equal("reply", q:get(true, 10))
+    end)
+    assert.equal(42, v.value)
+  end)
+
+  it("sends a Connection to a process that inherited it, refuses it elsewhere", function()
+    local a, b = mp.Pipe()
+    local q, back = mp.Queue(), mp.Queue()
+    with_child(function()
+      local c = q:get()
+      c:send("through a sent connection")
+      local ok, err = pcall(q.get, q)  -- made after this process started
+      back:put(tostring(err))
+    end, function()
+      q:put(b)
+      assert.is_true(a:poll(30))
+      assert.equal("through a sent connection", a:recv())
+      local x, y = mp.Pipe()
+      q:put(y)
+      assert.matches("did not inherit", back:get(true, 30))
+      x:close()
+      y:close()
+    end)
+    a:close()
+    b:close()
+  end)
+
+  it("refuses values that cannot cross, with one message", function()
+    local q = mp.Queue()
+    local a, b = mp.Pipe()
+    local co = coroutine.create(print)
+    local f = io.tmpfile()
+    local cases = {
+      {co, "thread"},
+      {{nested = {co}}, "thread"},
+      {f, "userdata"},
+      {threading.Lock(), "userdata"},
+      {function() return co end, "thread"},
+    }
+    for _, case in ipairs(cases) do
+      local msg = ("cannot send a value of type %s to another process"):format(case[2])
+      local ok, err = pcall(q.put, q, case[1])
+      assert.is_false(ok)
+      assert.equal(msg, err)
+      ok, err = pcall(a.send, a, case[1])
+      assert.is_false(ok)
+      assert.equal(msg, err)
+    end
+    f:close()
+    assert.is_true(q:empty())
+    assert.is_false(b:poll())
+    a:close()
+    b:close()
+  end)
+end)

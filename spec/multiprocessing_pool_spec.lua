@@ -1,0 +1,212 @@
+-- multiprocessing.Pool: results, errors, callbacks, and workers that die.
+local children = require("children")
+local proc = require("proc")
+local mp = multiprocessing
+
+local function no_children_left()
+  assert.equal("", children.describe(children.settle(5)))
+end
+
+local function square(x) return x * x end
+
+describe("multiprocessing.Pool", function()
+  after_each(no_children_left)
+
+  it("apply runs a function in a worker and returns its results", function()
+    local pool <close> = mp.Pool(2)
+    local a, b = pool:apply(function(x, y) return x + y, os.getpid() end, {1, 2})
+    assert.equal(3, a)
+    assert.not_equal(os.getpid(), b)
+    assert.equal("RUN", pool._state)
+  end)
+
+  it("map, starmap, chunksize, empty input, an iterator as input", function()
+    local pool <close> = mp.Pool(2)
+    local list = {}
+    for i = 1, 1000 do list[i] = i end
+    local r = pool:map(square, list)
+    assert.equal(1000, #r)
+    for i = 1, 1000 do assert.equal(i * i, r[i]) end
+    assert.same({1, 4, 9}, pool:map(square, {1, 2, 3}, 1))
+    assert.same({}, pool:map(square, {}))
+    assert.same({2, 12}, pool:starmap(function(a, b) return a * b end, {{1, 2}, {3, 4}}))
+    assert.same({4, 5}, pool:map(tonumber, ("4 5"):gmatch("%d+")))  -- an iterator
+    assert.same({2.0, 3.0}, pool:map(math.sqrt, {4, 9}))
+  end)
+
+  it("imap keeps the order, imap_unordered gives every result", function()
+    local pool <close> = mp.Pool(2)
+    local got = {}
+    for i, v in pool:imap(square, {1, 2, 3, 4, 5}, 2) do got[i] = v end
+    assert.same({1, 4, 9, 16, 25}, got)
+    local sum, n = 0, 0
+    for _, v in pool:imap_unordered(square, {1, 2, 3, 4, 5}) do sum, n = sum + v, n + 1 end
+    assert.equal(55, sum)
+    assert.equal(5, n)
+  end)
+
+  it("apply_async: callbacks run in the parent, get, wait, ready, successful", function()
+    local pool <close> = mp.Pool(2)
+    local got, pids = {}, {}
+    local results = {}
+    for i = 1, 10 do
+      results[i] = pool:apply_async(function(x) return x * 10 end, {i},
+                                    function(v) got[#got + 1] = v pids[#pids + 1] = os.getpid() end)
+    end
+    for i = 1, 10 do assert.equal(i * 10, results[i]:get(30)) end
+    for _, r in ipairs(results) do assert.is_true(r:wait(30)) end
+    table.sort(got)
+    assert.same({10, 20, 30, 40, 50, 60, 70, 80, 90, 100}, got)
+    for _, pid in ipairs(pids) do assert.equal(os.getpid(), pid) end
+    assert.is_true(results[1]:ready())
+    assert.is_true(results[1]:successful())
+    -- the named-field form of the course
+    local r = pool:apply_async{func = square, args = {7}}
+    assert.equal(49, r:get(30))
+  end)
+
+  it("reports a worker's error to the caller and to error_callback", function()
+    local pool <close> = mp.Pool(1)
+    local seen
+    local r = pool:apply_async(function() error("worker failed") end, nil, nil,
+                               function(e) seen = e end)
+    local ok, err = pcall(r.get, r, 30)
+    assert.is_false(ok)
+    assert.matches("worker failed", err)
+    assert.matches("worker failed", seen)
+    assert.is_false(r:successful())
+    local ok2, err2 = pcall(pool.map, pool, function(x)
+      if x == 3 then error(mp.ProcessError("three")) end
+      return x
+    end, {1, 2, 3, 4})
+    assert.is_false(ok2)
+    assert.is_true(err2 == mp.ProcessError)
+    assert.equal(5, pool:apply(function() return 5 end))  -- still works
+  end)
+
+  it("get with a timeout raises multiprocessing.TimeoutError", function()
+    local pool <close> = mp.Pool(1)
+    local go = mp.Event()
+    local r = pool:apply_async(function() go:wait(30) return "late" end)
+    local ok, err = pcall(r.get, r, 0.01)
+    assert.is_false(ok)
+    assert.is_true(err == mp.TimeoutError)
+    assert.is_false(r:ready())
+    assert.has_error(function() r:successful() end)
+    go:set()
+    assert.equal("late", r:get(30))
+  end)
+
+  it("a worker killed mid-task: the task fails, the worker is replaced", function()
+    local pool <close> = mp.Pool(2)
+    local started = mp.Queue()
+    local r = pool:apply_async(function() started:put(os.getpid()) time.sleep(60) end)
+    local victim = started:get(true, 30)
+    os.execute("kill -9 " .. victim)
+    local ok, err = pcall(r.get, r, 30)
+    assert.is_false(ok)
+    assert.is_true(err == mp.ProcessError)
+    assert.matches("exitcode %-9", tostring(err))
+    -- still two working workers, none of them the dead one
+    local pids = {}
+    local rs = {}
+    local gate = mp.Barrier(2)
+    for i = 1, 2 do rs[i] = pool:apply_async(function() gate:wait(30) return os.getpid() end) end
+    for i = 1, 2 do pids[i] = rs[i]:get(30) end
+    assert.not_equal(pids[1], pids[2])
+    assert.not_equal(victim, pids[1])
+    assert.not_equal(victim, pids[2])
+  end)
+
+  it("a worker that calls os.exit fails its task; map over it fails, nothing hangs", function()
+    local pool <close> = mp.Pool(2)
+    local ok, err = pcall(pool.map, pool, function(x)
+      if x == 7 then os.exit(3) end
+      return x
+    end, {1, 2, 3, 4, 5, 6, 7, 8}, 1)
+    assert.is_false(ok)
+    assert.matches("exitcode 3", tostring(err))
+    assert.same({2, 4}, pool:map(function(x) return x * 2 end, {1, 2}))
+  end)
+
+  it("close then join waits for queued work; no new tasks after close", function()
+    local pool = mp.Pool(2)
+    local rs = {}
+    for i = 1, 6 do rs[i] = pool:apply_async(function(x) time.sleep(0.01) return x end, {i}) end
+    pool:close()
+    assert.has_error(function() pool:apply(square, {1}) end, "Pool not running")
+    pool:join()
+    for i = 1, 6 do assert.equal(i, rs[i]:get(0)) end
+    assert.equal(0, #mp.active_children())
+  end)
+
+  it("join returns when a worker leaves while another is still busy", function()
+    local pool = mp.Pool(2)
+    local release = mp.Event()
+    local busy = pool:apply_async(function() release:wait(30) return "slow" end)
+    local quick = pool:apply_async(function() return "quick" end)
+    assert.equal("quick", quick:get(30))
+    pool:close()           -- the idle worker takes its sentinel and leaves
+    time.sleep(0.3)        -- (the pool checks its workers every 0.1 s)
+    release:set()
+    pool:join()            -- must not wait for a needless replacement
+    assert.equal("slow", busy:get(0))
+    assert.equal(0, #mp.active_children())
+  end)
+
+  it("terminate stops the workers and fails unfinished tasks", function()
+    local pool = mp.Pool(1)
+    local r = pool:apply_async(function() time.sleep(60) end)
+    local r2 = pool:apply_async(square, {2})
+    pool:terminate()
+    pool:join()
+    assert.is_false(pcall(r.get, r, 5))
+    local ok, err = pcall(r2.get, r2, 5)
+    assert.is_false(ok)
+    assert.is_true(err == mp.ProcessError)
+  end)
+
+  it("maxtasksperchild replaces workers as they retire", function()
+    local pool <close> = mp.Pool{processes = 1, maxtasksperchild = 2}
+    local pids = {}
+    for i = 1, 6 do pids[i] = pool:apply(function() return os.getpid() end) end
+    assert.equal(pids[1], pids[2])
+    assert.not_equal(pids[2], pids[3])
+    assert.equal(pids[3], pids[4])
+  end)
+
+  it("runs initializer in each worker", function()
+    local pool <close> = mp.Pool{processes = 2, initializer = function(v) _G.WORKER_TAG = v end,
+                                 initargs = {"tagged"}}
+    assert.equal("tagged", pool:apply(function() return _G.WORKER_TAG end))
+  end)
+
+  it("the course example: apply_async with callback, close, join", function()
+    local out = proc.lua([[
+      local function Foo(i) time.sleep(0.01) return i + 100 end
+      local function Bar(arg) print("-->exec done:", arg) end
+      local pool = multiprocessing.Pool(5)
+      for i = 0, 9 do pool:apply_async{func = Foo, args = {i}, callback = Bar} end
+      print("end")
+      pool:close()
+      pool:join()
+    ]])
+    local n = 0
+    for _ in out:gmatch("%-%->exec done:") do n = n + 1 end
+    assert.equal(10, n)
+    assert.matches("^end\n", out)
+  end)
+
+  it("a pool left open is stopped at exit", function()
+    local out, _, code = proc.lua([[
+      local pool = multiprocessing.Pool(2)
+      print(pool:apply(function() return "ok" end))
+      for _, p in pairs(pool._workers) do print(p.pid) end
+    ]])
+    assert.equal(0, code)
+    local pids = {}
+    for pid in out:gmatch("%d+") do pids[#pids + 1] = tonumber(pid) end
+    assert.equal(2, #pids)
+    for _, pid in ipairs(pids) do assert.is_false(children.exists(pid)) end
+  end)
+end)

@@ -1,0 +1,705 @@
+-- multiprocessing.Manager: a server process holding shared objects (dict,
+-- list, Namespace, Queue, Lock, Value...) that other processes use through
+-- proxies, as Python's SyncManager.
+--
+-- The server listens on a Unix socket in a fresh directory only the user
+-- can enter (mode 0700, the socket 0600). Every connection must first send
+-- the manager's authentication key (32 random bytes from /dev/urandom,
+-- compared in constant time); a wrong key, a malformed message or one
+-- bigger than MAX_MESSAGE closes that connection with a line on stderr,
+-- and the server goes on serving the others. Each connection has its own
+-- thread in the server, so a blocking call (a Queue get, a Lock acquire)
+-- holds up only its caller.
+--
+-- Proxies are plain objects holding the server's address, key and an
+-- object id; they can be passed to children (inherited by fork) and sent
+-- through queues and pipes. Each thread of each process opens its own
+-- connection on first use.
+
+local mp = package.loaded["cthreads.multiprocessing"]
+local class = require("cthreads.class")
+local threading = require("cthreads.threading")
+local native = mp._native
+local Object, checktype, argerror = class.Object, class.checktype, class.argerror
+local unpack, pack = table.unpack, table.pack
+local getpid = os.getpid
+local HANDLE = native.HANDLE
+
+local M = {}
+local MAX_MESSAGE = 64 * 1024 * 1024
+local AUTH_OK, AUTH_FAIL = "#OK", "#FAIL"
+M.MAX_MESSAGE = MAX_MESSAGE
+
+local function log(fmt, ...)
+  io.stderr:write(("multiprocessing manager (pid %d): "):format(getpid()),
+                  fmt:format(...), "\n")
+  io.stderr:flush()
+end
+
+-- ---- Python-like text of a value (print(d) on a proxy) -----------------------
+
+local function repr(v, seen, as_dict)
+  local t = type(v)
+  if t == "string" then return ("'%s'"):format(v:gsub("\\", "\\\\"):gsub("'", "\\'")) end
+  if t == "nil" then return "None" end
+  if t == "boolean" then return v and "True" or "False" end
+  if t ~= "table" or getmetatable(v) ~= nil then return tostring(v) end
+  seen = seen or {}
+  if seen[v] then return "..." end
+  seen[v] = true
+  local n = v.n or #v
+  local parts = {}
+  local is_list = not as_dict and (n > 0 or next(v) == nil)
+  if is_list then
+    for k in pairs(v) do
+      if not (math.type(k) == "integer" and k >= 1 and k <= n) and k ~= "n" then
+        is_list = false
+        break
+      end
+    end
+  end
+  if is_list then
+    for i = 1, n do parts[i] = repr(v[i], seen) end
+    seen[v] = nil
+    return "[" .. table.concat(parts, ", ") .. "]"
+  end
+  local keys = {}
+  for k in pairs(v) do keys[#keys + 1] = k end
+  table.sort(keys, function(a, b)
+    local ta, tb = type(a), type(b)
+    if ta ~= tb then return ta < tb end
+    if ta == "number" or ta == "string" then return a < b end
+    return tostring(a) < tostring(b)
+  end)
+  for _, k in ipairs(keys) do parts[#parts + 1] = repr(k, seen) .. ": " .. repr(v[k], seen) end
+  seen[v] = nil
+  return "{" .. table.concat(parts, ", ") .. "}"
+end
+M._repr = repr
+
+-- ---- the server's objects ------------------------------------------------------
+
+-- a list keeps its length in 'n' so that it can hold nil
+local function list_len(l) return l.n end
+
+local handlers = {}
+
+handlers.dict = {
+  getitem = function(d, k) return d[k] end,
+  setitem = function(d, k, v) d[k] = v end,
+  delitem = function(d, k) d[k] = nil end,
+  get = function(d, k, default)
+    local v = d[k]
+    if v == nil then return default end
+    return v
+  end,
+  len = function(d)
+    local n = 0
+    for _ in pairs(d) do n = n + 1 end
+    return n
+  end,
+  keys = function(d)
+    local r = {}
+    for k in pairs(d) do r[#r + 1] = k end
+    return r
+  end,
+  values = function(d)
+    local r = {}
+    for _, v in pairs(d) do r[#r + 1] = v end
+    return r
+  end,
+  items = function(d)
+    local r = {}
+    for k, v in pairs(d) do r[#r + 1] = {k, v} end
+    return r
+  end,
+  copy = function(d)
+    local r = {}
+    for k, v in pairs(d) do r[k] = v end
+    return r
+  end,
+  pop = function(d, k, ...)
+    local v = d[k]
+    if v == nil then
+      if select("#", ...) > 0 then return (...) end
+      error(("KeyError: %s"):format(repr(k)), 0)
+    end
+    d[k] = nil
+    return v
+  end,
+  popitem = function(d)
+    local k, v = next(d)
+    if k == nil then error("KeyError: 'popitem(): dictionary is empty'", 0) end
+    d[k] = nil
+    return {k, v}
+  end,
+  setdefault = function(d, k, default)
+    if d[k] == nil then d[k] = default end
+    return d[k]
+  end,
+  update = function(d, t)
+    if type(t) == "table" then
+      for k, v in pairs(t) do d[k] = v end
+    end
+  end,
+  clear = function(d)
+    for k in pairs(d) do d[k] = nil end
+  end,
+  contains = function(d, k) return d[k] ~= nil end,
+  repr = function(d) return repr(d, nil, true) end,
+}
+
+local function list_index(l, i, allow_end)
+  if math.type(i) ~= "integer" then
+    if type(i) == "number" and i == math.floor(i) then i = math.tointeger(i)
+    else error("list indices must be integers", 0) end
+  end
+  if i < 1 or i > l.n + (allow_end and 1 or 0) then
+    error("IndexError: list index out of range", 0)
+  end
+  return i
+end
+
+handlers.list = {
+  getitem = function(l, i)
+    if math.type(i) ~= "integer" or i < 1 or i > l.n then return nil end
+    return l[i]
+  end,
+  setitem = function(l, i, v)
+    i = list_index(l, i, true)
+    if i == l.n + 1 then  -- just past the end: append
+      l.n = i
+      l[i] = v
+    elseif v == nil and i == l.n then  -- table.remove's last step
+      l[i] = nil
+      l.n = i - 1
+    else
+      l[i] = v
+    end
+  end,
+  append = function(l, v)
+    l.n = l.n + 1
+    l[l.n] = v
+  end,
+  extend = function(l, t)
+    for i = 1, t.n or #t do
+      l.n = l.n + 1
+      l[l.n] = t[i]
+    end
+  end,
+  insert = function(l, i, v)
+    if i > l.n + 1 then i = l.n + 1 end
+    if i < 1 then i = 1 end
+    table.move(l, i, l.n, i + 1)
+    l[i] = v
+    l.n = l.n + 1
+  end,
+  pop = function(l, i)
+    if l.n == 0 then error("IndexError: pop from empty list", 0) end
+    i = i and list_index(l, i) or l.n
+    local v = l[i]
+    table.move(l, i + 1, l.n, i)
+    l[l.n] = nil
+    l.n = l.n - 1
+    return v
+  end,
+  remove = function(l, v)
+    for i = 1, l.n do
+      if l[i] == v then
+        table.move(l, i + 1, l.n, i)
+        l[l.n] = nil
+        l.n = l.n - 1
+        return
+      end
+    end
+    error("ValueError: list.remove(x): x not in list", 0)
+  end,
+  index = function(l, v)
+    for i = 1, l.n do
+      if l[i] == v then return i end
+    end
+    error(("ValueError: %s is not in list"):format(repr(v)), 0)
+  end,
+  count = function(l, v)
+    local c = 0
+    for i = 1, l.n do
+      if l[i] == v then c = c + 1 end
+    end
+    return c
+  end,
+  reverse = function(l)
+    local n = l.n
+    for i = 1, n // 2 do l[i], l[n - i + 1] = l[n - i + 1], l[i] end
+  end,
+  sort = function(l, cmp)
+    local t = table.move(l, 1, l.n, 1, {})
+    table.sort(t, cmp)
+    table.move(t, 1, l.n, 1, l)
+  end,
+  clear = function(l)
+    for i = 1, l.n do l[i] = nil end
+    l.n = 0
+  end,
+  len = list_len,
+  copy = function(l) return table.move(l, 1, l.n, 1, {n = l.n}) end,
+  contains = function(l, v)
+    for i = 1, l.n do
+      if l[i] == v then return true end
+    end
+    return false
+  end,
+  repr = function(l) return repr(l) end,
+}
+
+handlers.namespace = {
+  getattr = function(ns, k) return ns[k] end,
+  setattr = function(ns, k, v) ns[k] = v end,
+  delattr = function(ns, k) ns[k] = nil end,
+  copy = function(ns)
+    local r = {}
+    for k, v in pairs(ns) do r[k] = v end
+    return r
+  end,
+  repr = function(ns)
+    local keys = {}
+    for k in pairs(ns) do keys[#keys + 1] = tostring(k) end
+    table.sort(keys)
+    for i, k in ipairs(keys) do keys[i] = k .. "=" .. repr(ns[k]) end
+    return "Namespace(" .. table.concat(keys, ", ") .. ")"
+  end,
+}
+
+handlers.value = {
+  get = function(v) return v.value end,
+  set = function(v, x) v.value = x end,
+  repr = function(v) return ("Value('%s', %s)"):format(v.typecode, repr(v.value)) end,
+}
+
+local function forward(...)
+  local names = {...}
+  local t = {}
+  for _, name in ipairs(names) do
+    t[name] = function(obj, ...) return obj[name](obj, ...) end
+  end
+  t.repr = function(obj) return tostring(obj) end
+  return t
+end
+
+handlers.queue = forward("put", "get", "put_nowait", "get_nowait", "qsize", "empty",
+                         "full", "task_done", "join")
+handlers.lock = forward("acquire", "release", "locked")
+handlers.event = forward("set", "clear", "is_set", "wait")
+handlers.semaphore = forward("acquire", "release", "get_value")
+
+-- objects whose methods may block run without the server lock; the others
+-- (dict, list, namespace, value) run under it, one operation at a time,
+-- as Python's server runs them under its GIL
+local blocking_kinds = {queue = true, lock = true, event = true, semaphore = true}
+
+-- makers: type name -> function(args...) -> server object, handler kind
+local makers = {
+  dict = function(init)
+    local d = {}
+    if type(init) == "table" then for k, v in pairs(init) do d[k] = v end end
+    return d, "dict"
+  end,
+  list = function(init)
+    local l = {n = 0}
+    if type(init) == "table" then
+      for i = 1, init.n or #init do l[i] = init[i] end
+      l.n = init.n or #init
+    end
+    return l, "list"
+  end,
+  Namespace = function(init)
+    local ns = {}
+    if type(init) == "table" then for k, v in pairs(init) do ns[k] = v end end
+    return ns, "namespace"
+  end,
+  Value = function(typecode, value)
+    return {typecode = typecode, value = value}, "value"
+  end,
+  Queue = function(maxsize) return mp.Queue(maxsize), "queue" end,
+  JoinableQueue = function(maxsize) return mp.JoinableQueue(maxsize), "queue" end,
+  Lock = function() return threading.Lock(), "lock" end,
+  RLock = function() return threading.RLock(), "lock" end,
+  Event = function() return mp.Event(), "event" end,
+  Semaphore = function(v) return mp.Semaphore(v), "semaphore" end,
+  BoundedSemaphore = function(v) return mp.BoundedSemaphore(v), "semaphore" end,
+}
+
+-- ---- the server process --------------------------------------------------------------
+
+local AUTH_TIMEOUT = 10  -- seconds a new connection has to send the key
+
+local function serve_connection(conn, authkey, objects, state)
+  native.conn_set_maxmsg(conn, 1024)
+  if not native.conn_poll(conn, AUTH_TIMEOUT) then
+    log("refused a connection: no authentication key within %d s", AUTH_TIMEOUT)
+    native.conn_close(conn)
+    return
+  end
+  local ok, key = pcall(native.conn_recv_bytes, conn)
+  if not ok or not native.consteq(key, authkey) then
+    log("refused a connection: %s", ok and "wrong authentication key"
+                                     or tostring(key))
+    pcall(native.conn_send_bytes, conn, AUTH_FAIL)
+    native.conn_close(conn)
+    return
+  end
+  native.conn_send_bytes(conn, AUTH_OK)
+  native.conn_set_maxmsg(conn, MAX_MESSAGE)
+  while true do
+    local rok, req = pcall(native.conn_recv, conn)
+    if not rok then
+      if req ~= mp.EOFError then log("closed a connection: %s", tostring(req)) end
+      break
+    end
+    if type(req) ~= "table" or type(req[1]) ~= "string" then
+      log("closed a connection: malformed request")
+      break
+    end
+    local op, id = req[1], req[2]
+    local reply
+    if op == "create" then
+      local maker = makers[id]
+      if maker == nil then
+        reply = {false, "unknown manager type " .. tostring(id)}
+      else
+        local cok, obj, kind = pcall(maker, unpack(req, 3, req.n))
+        if cok then
+          state.lock:acquire()
+          state.next_id = state.next_id + 1
+          local id = state.next_id
+          objects[id] = {obj, kind}
+          state.lock:release()
+          reply = {true, id, kind}
+        else
+          reply = {false, obj}
+        end
+      end
+    elseif op == "shutdown" then
+      pcall(native.conn_send, conn, {true})
+      state.shutdown()
+      return
+    elseif op == "ping" then
+      reply = {true}
+    else
+      local entry = objects[id]
+      local h = entry and handlers[entry[2]][op]
+      if h == nil then
+        reply = {false, entry and ("'%s' has no method '%s'"):format(entry[2], op)
+                        or "no such shared object"}
+      elseif blocking_kinds[entry[2]] then
+        reply = pack(pcall(h, entry[1], unpack(req, 3, req.n)))
+      else
+        state.lock:acquire()
+        reply = pack(pcall(h, entry[1], unpack(req, 3, req.n)))
+        state.lock:release()
+      end
+    end
+    local sok, err = pcall(native.conn_send, conn, reply)
+    if not sok then
+      if reply[1] then  -- the result cannot be sent: say so instead
+        sok = pcall(native.conn_send, conn, {false, tostring(err)})
+      end
+      if not sok then break end
+    end
+  end
+  native.conn_close(conn)
+end
+
+local function run_server(path, authkey, ready, parent_pid)
+  local objects, state = {}, {next_id = 0, lock = threading.Lock()}
+  local listener = native.listen(path)
+  state.shutdown = function()
+    native.unlink(path)
+    native._exit(0)
+  end
+  ready:send("ready")
+  ready:close()
+  while true do
+    local conn = native.accept(listener, 1.0)
+    if conn == nil then
+      if os.getppid() ~= parent_pid then  -- orphaned: the owner died
+        native.unlink(path)
+        native._exit(0)
+      end
+    else
+      threading.Thread{target = serve_connection, args = {conn, authkey, objects, state},
+                       daemon = true, name = "ManagerConnection"}:start()
+    end
+  end
+end
+
+-- ---- clients: connections per process and thread ---------------------------------------
+
+local conns = {pid = getpid()}  -- address -> ident -> connection
+
+local function connect(address, authkey)
+  local c, err = native.connect(address)
+  if c == nil then error(mp.ProcessError("cannot reach the manager: " .. err), 0) end
+  native.conn_send_bytes(c, authkey)
+  local ok, answer = pcall(native.conn_recv_bytes, c)
+  if not ok or answer ~= AUTH_OK then
+    native.conn_close(c)
+    error(mp.AuthenticationError("the manager refused the connection"), 0)
+  end
+  return c
+end
+M._connect = connect
+
+local function connection(address, authkey)
+  if conns.pid ~= getpid() then conns = {pid = getpid()} end  -- forked: our own
+  local by_thread = conns[address]
+  if by_thread == nil then
+    by_thread = {}
+    conns[address] = by_thread
+  end
+  local ident = threading.get_ident()
+  local c = by_thread[ident]
+  if c == nil then
+    c = connect(address, authkey)
+    by_thread[ident] = c
+  end
+  return c
+end
+
+local function request(address, authkey, msg)
+  local c = connection(address, authkey)
+  local ok, err = pcall(native.conn_send, c, msg)
+  if not ok then
+    conns[address][threading.get_ident()] = nil
+    if type(err) == "string" and err:find("Broken pipe") then
+      error(mp.ProcessError("the manager is not running"), 3)
+    end
+    error(err, 3)
+  end
+  local rok, reply = pcall(native.conn_recv, c)
+  if not rok then
+    conns[address][threading.get_ident()] = nil
+    if reply == mp.EOFError then error(mp.ProcessError("the manager is not running"), 3) end
+    error(reply, 3)
+  end
+  if reply[1] then return unpack(reply, 2, reply.n or #reply) end
+  error(reply[2], 3)
+end
+
+-- ---- proxies -------------------------------------------------------------------------------
+
+local BaseProxy = Object:extend("BaseProxy")
+M.BaseProxy = BaseProxy
+
+local function call(self, op, ...)
+  return request(rawget(self, "_address"), rawget(self, "_authkey"),
+                 pack(op, rawget(self, "_id"), ...))
+end
+BaseProxy._callmethod = function(self, op, args)
+  return call(self, op, unpack(args or {}, 1, args and (args.n or #args) or 0))
+end
+
+local function proxy_tostring(self)
+  local ok, s = pcall(call, self, "repr")
+  if ok then return s end
+  return ("<%s object, id %s (%s)>"):format(getmetatable(self).__name,
+                                            tostring(rawget(self, "_id")), tostring(s))
+end
+
+-- a proxy class: methods are forwarded; 'index'/'newindex' handle keys
+local function proxy_class(name, methods, index, newindex, len)
+  local cls = BaseProxy:extend(name)
+  local m = {}
+  for _, op in ipairs(methods) do
+    m[op] = function(self, ...) return call(self, op, ...) end
+  end
+  m._callmethod = BaseProxy._callmethod
+  cls._methods = m
+  cls.__index = function(self, k)
+    local f = m[k]
+    if f ~= nil then return f end
+    local c = cls[k]
+    if c ~= nil then return c end
+    if index then return index(self, k) end
+    return nil
+  end
+  if newindex then cls.__newindex = newindex end
+  if len then cls.__len = len end
+  cls.__tostring = proxy_tostring
+  M[name] = cls
+  return cls
+end
+
+local last_len = setmetatable({}, {__mode = "k"})  -- proxy -> #proxy just read
+
+local DictProxy = proxy_class("DictProxy",
+  {"get", "keys", "values", "items", "copy", "pop", "popitem", "setdefault",
+   "update", "clear", "contains"},
+  function(self, k) return call(self, "getitem", k) end,
+  function(self, k, v)
+    if v == nil then call(self, "delitem", k) else call(self, "setitem", k, v) end
+  end,
+  function(self) return call(self, "len") end)
+DictProxy.__pairs = function(self)
+  local items = call(self, "items")
+  local i = 0
+  return function()
+    i = i + 1
+    local kv = items[i]
+    if kv then return kv[1], kv[2] end
+  end, self, nil
+end
+DictProxy._methods.has_key = DictProxy._methods.contains
+DictProxy._methods.totable = DictProxy._methods.copy
+
+local ListProxy = proxy_class("ListProxy",
+  {"append", "extend", "insert", "pop", "remove", "index", "count", "reverse",
+   "sort", "clear", "copy", "contains"},
+  function(self, k)
+    if type(k) == "number" then return call(self, "getitem", k) end
+    return nil
+  end,
+  function(self, k, v)
+    -- table.insert(l, v) reads #l then sets l[#l + 1]: make that an atomic
+    -- append, whatever other processes did in between
+    local n = last_len[self]
+    last_len[self] = nil
+    if n ~= nil and k == n + 1 then call(self, "append", v)
+    else call(self, "setitem", k, v) end
+  end,
+  function(self)
+    local n = call(self, "len")
+    last_len[self] = n
+    return n
+  end)
+ListProxy.__pairs = function(self)
+  local items = call(self, "copy")
+  local i = 0
+  return function()
+    i = i + 1
+    if i <= items.n then return i, items[i] end
+  end, self, nil
+end
+ListProxy._methods.totable = ListProxy._methods.copy
+
+proxy_class("NamespaceProxy", {"copy"},
+  function(self, k)
+    if type(k) == "string" and k:sub(1, 1) == "_" then return nil end
+    return call(self, "getattr", k)
+  end,
+  function(self, k, v)
+    if v == nil then call(self, "delattr", k) else call(self, "setattr", k, v) end
+  end)
+
+local ValueProxy = proxy_class("ValueProxy", {"get", "set"},
+  function(self, k)
+    if k == "value" then return call(self, "get") end
+    return nil
+  end,
+  function(self, k, v)
+    if k == "value" then call(self, "set", v) else rawset(self, k, v) end
+  end)
+ValueProxy._methods.get_lock = nil
+
+proxy_class("QueueProxy", {"put", "get", "put_nowait", "get_nowait", "qsize", "empty",
+                           "full", "task_done", "join"})
+
+local AcquirerProxy = proxy_class("AcquirerProxy", {"acquire", "release", "locked"})
+AcquirerProxy._methods.hold = mp._hold
+AcquirerProxy._methods.with = mp._with
+
+proxy_class("EventProxy", {"set", "clear", "is_set", "wait"})
+M.EventProxy._methods.isSet = M.EventProxy._methods.is_set
+
+local SemaphoreProxy = proxy_class("SemaphoreProxy", {"acquire", "release", "get_value"})
+SemaphoreProxy._methods.hold = mp._hold
+SemaphoreProxy._methods.with = mp._with
+
+local proxy_of = {
+  dict = "DictProxy", list = "ListProxy", namespace = "NamespaceProxy",
+  value = "ValueProxy", queue = "QueueProxy", lock = "AcquirerProxy",
+  event = "EventProxy", semaphore = "SemaphoreProxy",
+}
+
+-- ---- the manager -----------------------------------------------------------------------------
+
+local Manager = Object:extend("SyncManager")
+M.SyncManager = Manager
+Manager._finalize_order = 0
+
+function Manager:init()
+  if mp.current_process().daemon then
+    error("daemonic processes are not allowed to have children", 3)
+  end
+  local dir = native.private_dir()
+  self.address = dir .. "/manager.sock"
+  self._dir = dir
+  self._authkey = native.urandom(32)
+  self._owner = getpid()
+  local r, w = mp.Pipe(false)
+  local parent_pid = getpid()
+  local address, authkey = self.address, self._authkey
+  self._process = mp.Process{
+    target = function() r:close() run_server(address, authkey, w, parent_pid) end,
+    name = "SyncManager-" .. (mp.current_process()._counter + 1),
+    daemon = true,
+  }
+  self._process:start()
+  w:close()
+  local ok, msg = pcall(r.recv, r)
+  r:close()
+  if not ok or msg ~= "ready" then
+    self._process:join(1)
+    native.rmdir(dir)
+    error(mp.ProcessError("the manager process failed to start"), 3)
+  end
+  self._state = "started"
+  mp._finalizers[self] = Manager.shutdown
+end
+
+function Manager:_create(typeid, ...)
+  if self._state ~= "started" then error("the manager is not running", 3) end
+  local id, kind = request(self.address, self._authkey, pack("create", typeid, ...))
+  local cls = M[proxy_of[kind]]
+  return setmetatable({_address = self.address, _authkey = self._authkey, _id = id}, cls)
+end
+
+for _, typeid in ipairs{"dict", "list", "Namespace", "Value", "Queue", "JoinableQueue",
+                        "Lock", "RLock", "Event", "Semaphore", "BoundedSemaphore"} do
+  Manager[typeid] = function(self, ...)
+    return self:_create(typeid, ...)
+  end
+end
+
+function Manager:shutdown()
+  if self._owner ~= getpid() or self._state ~= "started" then return end
+  self._state = "shutdown"
+  mp._finalizers[self] = nil
+  pcall(request, self.address, self._authkey, {"shutdown"})
+  if not self._process:join(1) then
+    self._process:terminate()
+    self._process:join()
+  end
+  native.unlink(self.address)
+  native.rmdir(self._dir)
+  if conns[self.address] then
+    for _, c in pairs(conns[self.address]) do native.conn_close(c) end
+    conns[self.address] = nil
+  end
+end
+
+Manager.__close = Manager.shutdown
+Manager.__gc = function(self)
+  if rawget(self, "_owner") == getpid() and rawget(self, "_state") == "started" then
+    pcall(Manager.shutdown, self)
+  end
+end
+
+function Manager:__tostring()
+  return ("<SyncManager address=%s state=%s>"):format(tostring(self.address),
+                                                     tostring(self._state))
+end
+
+mp.Manager = function() return Manager() end
+mp.managers = M
+
+return M

@@ -1,0 +1,594 @@
+-- multiprocessing.Pool: worker processes fed from one shared task queue,
+-- results coming back on a shared result queue, as Python's Pool.
+--
+-- Each task has an id. A worker takes a task with queue_get(..., slots, i),
+-- which records the id in its slot of a shared int64 array while unlinking
+-- the message, so the task of a worker that dies (killed, os.exit) is known
+-- at once. A handler thread in the parent reads the results, runs the
+-- callbacks, and every tenth of a second checks the workers: the task of a
+-- dead one fails with multiprocessing.ProcessError and a new worker takes
+-- its place. Nothing waits forever: terminate() fails the tasks it cancels.
+
+local mp = package.loaded["cthreads.multiprocessing"]
+local class = require("cthreads.class")
+local threading = require("cthreads.threading")
+local native = mp._native
+local Object, checktype, argerror = class.Object, class.checktype, class.argerror
+local unpack, pack = table.unpack, table.pack
+local traceback = debug.traceback
+local monotonic = threading._time.monotonic
+local getpid = os.getpid
+
+local q_put, q_get = native.queue_put, native.queue_get
+local list_new, slice, move = native.list_new, native.slice, native.move
+local vget, vset = native.value_get, native.value_set
+
+local RUN, CLOSE, TERMINATE = "RUN", "CLOSE", "TERMINATE"
+local CHECK_INTERVAL = 0.1
+
+-- ---- the worker (runs in the child) -------------------------------------------
+
+local function capture(err)
+  local msg = err
+  if type(msg) ~= "string" then
+    local ok, s = pcall(tostring, msg)
+    msg = ok and s or "(error object is a " .. type(err) .. " value)"
+  end
+  return {err = err, tb = traceback(msg, 2)}
+end
+
+-- a chunk's results, and their number (the list may hold nils); no 'n'
+-- field: adding one to a big list makes Lua rehash it
+local function run_chunk(func, items, star, n)
+  local out = list_new(n)
+  for i = 1, n do
+    if star then out[i] = (func(unpack(items[i], 1, items[i].n or #items[i])))
+    else out[i] = (func(items[i])) end
+  end
+  return {out, n}
+end
+
+-- a result message: {id, true, values} or {id, false, error, traceback}
+local function send_result(resultq, id, ok, res)
+  local msg
+  if ok then msg = {id, true, res}
+  else msg = {id, false, res.err, res.tb} end
+  local sent, err = pcall(q_put, resultq, msg)
+  if not sent then
+    -- the value or the error cannot cross: report that instead
+    q_put(resultq, {id, false, mp.ProcessError(tostring(err)), tostring(err)})
+  end
+end
+
+local ORPHAN_CHECK = 1.0  -- seconds between checks that the parent lives
+-- A worker's slot holds the id of the task it runs, 0 when idle, and this
+-- when it left after taking a sentinel (close): such a worker is done for
+-- good, while any other that ends (killed, or retired by maxtasksperchild)
+-- is replaced, so that each of the pool's places takes exactly one sentinel.
+local LEFT_ON_SENTINEL = -1
+
+local function worker(taskq, resultq, slots, index, initializer, initargs, maxtasks)
+  local parent_pid = os.getppid()
+  -- The worker inherited its parent's whole heap: with generational
+  -- collection it is marked once, not at every cycle of the worker's churn.
+  collectgarbage("generational")
+  if initializer ~= nil then
+    initargs = initargs or {}
+    initializer(unpack(initargs, 1, initargs.n or #initargs))
+  end
+  local done = 0
+  while maxtasks == nil or done < maxtasks do
+    local got, task = pcall(q_get, taskq, true, ORPHAN_CHECK, slots, index)
+    if not got then
+      if task ~= mp.Empty then error(task, 0) end
+      if os.getppid() ~= parent_pid then break end  -- the pool's owner died
+      goto continue
+    end
+    if task == nil then  -- the sentinel: say so, or we would be replaced
+      vset(slots, index, LEFT_ON_SENTINEL)
+      break
+    end
+    local id, kind, func, args, n = task[1], task[2], task[3], task[4], task[5]
+    local ok, res
+    if kind == "apply" then
+      ok, res = xpcall(function() return pack(func(unpack(args, 1, args.n or #args))) end, capture)
+    else
+      ok, res = xpcall(run_chunk, capture, func, args, kind == "starmap", n)
+    end
+    send_result(resultq, id, ok, res)
+    vset(slots, index, 0)
+    done = done + 1
+    ::continue::
+  end
+end
+
+-- ---- results ----------------------------------------------------------------------
+
+local AsyncResult = Object:extend("AsyncResult")
+mp.AsyncResult = AsyncResult
+
+function AsyncResult:init(pool, callback, error_callback)
+  self._pool = pool
+  self._event = mp.Event()
+  self._callback = callback
+  self._error_callback = error_callback
+end
+
+function AsyncResult:ready() return self._event:is_set() end
+
+function AsyncResult:wait(timeout)
+  checktype(timeout, "number", 1, "wait", true)
+  return self._event:wait(timeout)
+end
+
+function AsyncResult:successful()
+  if not self:ready() then error(("%s not ready"):format(tostring(self)), 2) end
+  return self._success
+end
+
+-- get([timeout]): the results, or raises the task's error, or
+-- multiprocessing.TimeoutError
+function AsyncResult:get(timeout)
+  checktype(timeout, "number", 1, "get", true)
+  if not self._event:wait(timeout) then error(mp.TimeoutError, 2) end
+  if self._success then
+    local v = self._value
+    return unpack(v, 1, v.n)
+  end
+  error(self._value, 0)
+end
+
+local function report_callback_error(err)
+  io.stderr:write("Exception in a Pool callback:\n", tostring(err), "\n")
+end
+
+-- claims the right to set the result: true for the first caller only (the
+-- handler thread and terminate() may race on a map's chunks)
+local function claim(self)
+  local lock = self._pool._lock
+  lock:acquire()
+  local first = not self._claimed
+  self._claimed = true
+  lock:release()
+  return first
+end
+
+-- called once, in the parent (the handler thread, or terminate)
+function AsyncResult:_set(success, value, tb)
+  if not claim(self) then return end
+  self._success = success
+  self._value = value
+  self._traceback = tb
+  local cb
+  if success then cb = self._callback else cb = self._error_callback end
+  if cb then
+    local arg = value
+    if success then arg = value[1] end  -- the (first) result, or map's list
+    local ok, err = xpcall(cb, traceback, arg)
+    if not ok then report_callback_error(err) end
+  end
+  self._event:set()
+end
+
+function AsyncResult:__tostring()
+  return ("<multiprocessing.pool.%s object at %p>"):format(getmetatable(self).__name, self)
+end
+
+-- map_async's result: chunks fill a list
+local MapResult = AsyncResult:extend("MapResult")
+mp.MapResult = MapResult
+function MapResult:init(pool, n, callback, error_callback)
+  AsyncResult.init(self, pool, callback, error_callback)
+  self._is_map = true
+  self._list = list_new(n)  -- a plain list, as Python's (nil results leave holes)
+  self._left = 0
+end
+function MapResult:_chunk(start, ok, values, tb)
+  if self._claimed then return end
+  if not ok then
+    self:_set(false, values, tb)
+    return
+  end
+  move(values[1], values[2], self._list, start)
+  local lock = self._pool._lock
+  lock:acquire()
+  self._left = self._left - 1
+  local last = self._left == 0
+  lock:release()
+  if last then self:_set(true, {self._list, n = 1}) end
+end
+
+-- imap's result: an iterator (for i, v in it do ... end, or it:next([timeout]))
+local IMapIterator = Object:extend("IMapIterator")
+mp.IMapIterator = IMapIterator
+function IMapIterator:init(pool, total, ordered)
+  self._pool = pool
+  self._total = total
+  self._ordered = ordered
+  self._items = {}         -- position -> {ok, value}
+  self._order = {}         -- completion order of positions (unordered)
+  self._yielded = 0
+  self._sem = mp.Semaphore(0)  -- one release per item arrived
+  self._taken = 0
+end
+function IMapIterator:_chunk(start, ok, values, tb)
+  if ok then
+    local list = values[1]
+    for i = 1, values[2] do
+      self._items[start + i - 1] = {true, list[i]}
+      self._order[#self._order + 1] = start + i - 1
+      self._sem:release()
+    end
+  else
+    -- a failed chunk: each of its positions raises the error
+    local n = self._chunksize or 1
+    for i = 1, n do
+      local pos = start + i - 1
+      if pos <= self._total then
+        self._items[pos] = {false, values, tb}
+        self._order[#self._order + 1] = pos
+        self._sem:release()
+      end
+    end
+  end
+end
+-- next([timeout]) -> position, value; nil when all were returned
+function IMapIterator:next(timeout)
+  checktype(timeout, "number", 1, "next", true)
+  if self._yielded >= self._total then return nil end
+  local pos
+  if self._ordered then
+    pos = self._yielded + 1
+    local deadline = timeout and timeout >= 0 and monotonic() + timeout
+    while self._items[pos] == nil do
+      local left = deadline and deadline - monotonic()
+      if left and left <= 0 then error(mp.TimeoutError, 2) end
+      if not self._sem:acquire(true, left) then error(mp.TimeoutError, 2) end
+      self._taken = self._taken + 1
+    end
+  else
+    while self._taken <= self._yielded do
+      if not self._sem:acquire(true, timeout) then error(mp.TimeoutError, 2) end
+      self._taken = self._taken + 1
+    end
+    pos = self._order[self._yielded + 1]
+  end
+  self._yielded = self._yielded + 1
+  local item = self._items[pos]
+  self._items[pos] = nil
+  if not item[1] then error(item[2], 0) end
+  return pos, item[2]
+end
+IMapIterator.__next = IMapIterator.next
+function IMapIterator:__call()
+  return self:next()
+end
+
+-- ---- the pool -------------------------------------------------------------------------
+
+local Pool = Object:extend("Pool")
+mp.Pool = Pool
+Pool._finalize_order = 15  -- before managers, as Python's exit priorities
+
+local function to_list(iterable, n, fname)
+  if type(iterable) == "table" then  -- read only: no copy needed
+    return iterable, iterable.n or #iterable
+  elseif type(iterable) == "function" then
+    local list, len = {}, 0
+    for v in iterable do
+      len = len + 1
+      list[len] = v
+    end
+    return list, len
+  end
+  argerror(n, fname, "table or iterator expected, got " .. type(iterable), 3)
+end
+
+local function spawn_worker(self, index)
+  local p = mp.Process{
+    target = worker,
+    args = {self._taskq, self._resultq, self._slots, index, self._initializer,
+            self._initargs, self._maxtasks},
+    name = "ForkPoolWorker-" .. (self._spawned + 1),
+    daemon = true,
+  }
+  self._spawned = self._spawned + 1
+  vset(self._slots, index, 0)
+  p:start()
+  self._workers[index] = p
+end
+
+local handler_loop
+
+-- Pool([processes=cpu_count()], [initializer], [initargs], [maxtasksperchild])
+-- or Pool{processes=, initializer=, initargs=, maxtasksperchild=}
+function Pool:init(...)
+  local o = mp._options("Pool", {"processes", "initializer", "initargs", "maxtasksperchild"}, ...)
+  local n = o.processes
+  if n == nil then n = mp.cpu_count() or 1 end
+  if math.type(n) ~= "integer" then argerror(1, "Pool", "integer expected, got " .. type(n), 2) end
+  if n < 1 then argerror(1, "Pool", "number of processes must be at least 1", 2) end
+  checktype(o.initializer, "function", 2, "Pool", true)
+  checktype(o.initargs, "table", 3, "Pool", true)
+  if o.maxtasksperchild ~= nil and (math.type(o.maxtasksperchild) ~= "integer"
+                                    or o.maxtasksperchild < 1) then
+    argerror(4, "Pool", "maxtasksperchild must be a positive int or nil", 2)
+  end
+  self._processes = n
+  self._initializer = o.initializer
+  self._initargs = o.initargs
+  self._maxtasks = o.maxtasksperchild
+  self._taskq = mp.SimpleQueue()
+  self._resultq = mp.SimpleQueue()
+  self._slots = native.value_new("q", n)
+  self._workers = {}
+  self._spawned = 0
+  self._pending = {}       -- task id -> {result, start}
+  self._lock = threading.Lock()
+  self._npending = 0
+  self._next_id = 0
+  self._state = RUN
+  self._owner = getpid()
+  for i = 1, n do spawn_worker(self, i) end
+  self._handler = threading.Thread{target = handler_loop, args = {self}, daemon = true,
+                                   name = "PoolResultHandler"}
+  self._handler:start()
+  mp._finalizers[self] = Pool.terminate
+end
+
+function Pool:_check_running()
+  if self._state ~= RUN then error("Pool not running", 3) end
+end
+
+-- queues one task for 'result' (whose part starts at 'start')
+-- The task table is shared by the callers (submit) and the result thread
+-- (complete): '_lock' guards it, never held while user code runs.
+local function submit(self, result, start, kind, func, args, n)
+  local lock = self._lock
+  lock:acquire()
+  self._next_id = self._next_id + 1
+  local id = self._next_id
+  self._pending[id] = {result, start}
+  self._npending = self._npending + 1
+  lock:release()
+  local ok, err = pcall(q_put, self._taskq, {id, kind, func, args, n}, true, nil, id)
+  if not ok then
+    lock:acquire()
+    self._pending[id] = nil
+    self._npending = self._npending - 1
+    lock:release()
+    error(err, 0)
+  end
+end
+
+local function complete(self, id, ok, value, tb)
+  local lock = self._lock
+  lock:acquire()
+  local entry = self._pending[id]
+  if entry ~= nil then
+    self._pending[id] = nil
+    self._npending = self._npending - 1
+  end
+  lock:release()
+  if entry == nil then return end  -- already failed (its worker died)
+  local result, start = entry[1], entry[2]
+  if start == nil then result:_set(ok, value, tb)
+  else result:_chunk(start, ok, value, tb) end
+end
+
+-- dead workers: fail their task, start another in their place
+local function maintain(self)
+  local dead = {}
+  for i, p in pairs(self._workers) do
+    if p.exitcode ~= nil then dead[#dead + 1] = i end
+  end
+  for _, i in ipairs(dead) do
+    local code = self._workers[i].exitcode
+    do
+      local id = vget(self._slots, i)
+      if id > 0 then
+        -- its result may be in the queue already: read what is there first
+        while not self._resultq:empty() do
+          local ok, msg = pcall(q_get, self._resultq, false)
+          if not ok then break end
+          complete(self, msg[1], msg[2], msg[3], msg[4])
+        end
+        complete(self, id, false, mp.ProcessError(
+          ("a worker process died (exitcode %d) while running the task"):format(code)),
+          nil)
+        vset(self._slots, i, 0)
+      end
+      self._workers[i] = nil
+      if id ~= LEFT_ON_SENTINEL and self._state ~= TERMINATE then
+        spawn_worker(self, i)
+      end
+    end
+  end
+end
+
+handler_loop = function(self)
+  local last = monotonic()
+  while true do
+    local ok, msg = pcall(q_get, self._resultq, true, CHECK_INTERVAL)
+    if ok then complete(self, msg[1], msg[2], msg[3], msg[4])
+    elseif msg ~= mp.Empty then
+      io.stderr:write("multiprocessing.Pool: cannot read a result: ", tostring(msg), "\n")
+    end
+    if self._state == TERMINATE then break end
+    local now = monotonic()
+    if not ok or now - last >= CHECK_INTERVAL then
+      last = now
+      maintain(self)
+      if self._state == CLOSE and next(self._workers) == nil then
+        while not self._resultq:empty() do
+          local rok, rmsg = pcall(q_get, self._resultq, false)
+          if not rok then break end
+          complete(self, rmsg[1], rmsg[2], rmsg[3], rmsg[4])
+        end
+        break
+      end
+    end
+  end
+end
+
+-- apply_async(func, [args], [callback], [error_callback]) or
+-- apply_async{func=, args=, kwds=, callback=, error_callback=}
+function Pool:apply_async(func, args, callback, error_callback)
+  local kwds
+  if type(func) == "table" and getmetatable(func) == nil and args == nil then
+    local o = func
+    func, args, kwds, callback, error_callback =
+      o.func or o[1], o.args, o.kwds, o.callback, o.error_callback
+  end
+  checktype(func, "function", 1, "apply_async")
+  checktype(args, "table", 2, "apply_async", true)
+  checktype(callback, "function", 3, "apply_async", true)
+  checktype(error_callback, "function", 4, "apply_async", true)
+  self:_check_running()
+  args = args or {}
+  local a = {unpack(args, 1, args.n or #args)}
+  a.n = args.n or #args
+  if kwds ~= nil then a.n = a.n + 1; a[a.n] = kwds end
+  local result = AsyncResult(self, callback, error_callback)
+  submit(self, result, nil, "apply", func, a)
+  return result
+end
+
+function Pool:apply(func, args, kwds)
+  if type(func) == "table" and getmetatable(func) == nil and args == nil then
+    return self:apply_async(func):get()
+  end
+  return self:apply_async{func = func, args = args, kwds = kwds}:get()
+end
+
+local function default_chunksize(self, len)
+  local chunksize, extra = len // (self._processes * 4), len % (self._processes * 4)
+  if extra > 0 then chunksize = chunksize + 1 end
+  return chunksize
+end
+
+local function map_async(self, fname, kind, func, iterable, chunksize, callback, error_callback)
+  checktype(func, "function", 1, fname)
+  local list, len = to_list(iterable, 2, fname)
+  if chunksize ~= nil and (math.type(chunksize) ~= "integer" or chunksize < 1) then
+    argerror(3, fname, "chunksize must be a positive integer", 3)
+  end
+  checktype(callback, "function", 4, fname, true)
+  checktype(error_callback, "function", 5, fname, true)
+  self:_check_running()
+  chunksize = chunksize or default_chunksize(self, len)
+  local result = MapResult(self, len, callback, error_callback)
+  if len == 0 then
+    result:_set(true, {{}, n = 1})
+    return result
+  end
+  local nchunks = (len + chunksize - 1) // chunksize
+  result._left = nchunks
+  for c = 0, nchunks - 1 do
+    local start = c * chunksize + 1
+    local stop = math.min(start + chunksize - 1, len)
+    submit(self, result, start, kind, func, slice(list, start, stop), stop - start + 1)
+  end
+  return result
+end
+
+function Pool:map_async(func, iterable, chunksize, callback, error_callback)
+  return map_async(self, "map_async", "map", func, iterable, chunksize, callback, error_callback)
+end
+
+function Pool:map(func, iterable, chunksize)
+  return (map_async(self, "map", "map", func, iterable, chunksize):get())
+end
+
+function Pool:starmap_async(func, iterable, chunksize, callback, error_callback)
+  return map_async(self, "starmap_async", "starmap", func, iterable, chunksize,
+                   callback, error_callback)
+end
+
+function Pool:starmap(func, iterable, chunksize)
+  return (map_async(self, "starmap", "starmap", func, iterable, chunksize):get())
+end
+
+local function imap(self, fname, func, iterable, chunksize, ordered)
+  checktype(func, "function", 1, fname)
+  local list, len = to_list(iterable, 2, fname)
+  if chunksize ~= nil and (math.type(chunksize) ~= "integer" or chunksize < 1) then
+    argerror(3, fname, "chunksize must be a positive integer", 3)
+  end
+  self:_check_running()
+  chunksize = chunksize or 1
+  local it = IMapIterator(self, len, ordered)
+  it._chunksize = chunksize
+  for start = 1, len, chunksize do
+    local stop = math.min(start + chunksize - 1, len)
+    submit(self, it, start, "map", func, slice(list, start, stop), stop - start + 1)
+  end
+  return it
+end
+
+-- imap(func, iterable, [chunksize=1]) -> iterator of position, value in order
+function Pool:imap(func, iterable, chunksize)
+  return imap(self, "imap", func, iterable, chunksize, true)
+end
+
+-- imap_unordered: the same, in the order the results arrive
+function Pool:imap_unordered(func, iterable, chunksize)
+  return imap(self, "imap_unordered", func, iterable, chunksize, false)
+end
+
+-- close(): no more tasks; the workers leave once the queued ones are done
+function Pool:close()
+  if self._state == RUN then
+    self._state = CLOSE
+    -- the sentinels carry the mark as their tag: taking one sets the slot
+    for _ = 1, self._processes do q_put(self._taskq, nil, true, nil, LEFT_ON_SENTINEL) end
+  end
+end
+
+-- terminate(): stops the workers now; unfinished tasks fail
+function Pool:terminate()
+  if self._owner ~= getpid() then return end
+  mp._finalizers[self] = nil
+  if self._state ~= TERMINATE then
+    self._state = TERMINATE
+    for _, p in pairs(self._workers) do
+      if p.exitcode == nil then pcall(p.terminate, p) end
+    end
+  end
+  if self._handler and self._handler ~= threading.current_thread() then
+    self._handler:join()
+  end
+  for _, p in pairs(self._workers) do pcall(p.join, p) end
+  self._workers = {}
+  local ids = {}
+  self._lock:acquire()
+  for id in pairs(self._pending) do ids[#ids + 1] = id end
+  self._lock:release()
+  for _, id in ipairs(ids) do
+    complete(self, id, false, mp.ProcessError("the pool was terminated before the task finished"))
+  end
+end
+
+-- join(): after close() or terminate(), waits for the workers to leave
+function Pool:join()
+  if self._state == RUN then error("Pool is still running", 2) end
+  if self._handler and self._handler ~= threading.current_thread() then
+    self._handler:join()
+  end
+  for _, p in pairs(self._workers) do pcall(p.join, p) end
+end
+
+Pool.__close = function(self) self:terminate() end
+Pool.__gc = function(self)
+  if rawget(self, "_owner") == getpid() and rawget(self, "_state") ~= TERMINATE then
+    pcall(Pool.terminate, self)
+  end
+end
+
+function Pool:__tostring()
+  return ("<multiprocessing.pool.Pool state=%s pool_size=%d>"):format(
+    tostring(self._state), self._processes or 0)
+end
+
+mp.ThreadPool = nil  -- not provided
+return Pool

@@ -1,0 +1,840 @@
+-- The multiprocessing module (Lua half), on POSIX with the fork start
+-- method: Process, the shared queues, locks and values, Pipe; Pool and
+-- Manager come from mp_pool.lua and mp_manager.lua. The native half is
+-- bindings/ct_mp*.c; shared state lives in an arena mapped before the first
+-- fork (bindings/ct_shm.c) and values crossing processes go through the
+-- codec (bindings/ct_codec.c). Follows Python's multiprocessing; see
+-- API.md and docs/multiprocessing.md.
+
+local native = require("cthreads.native.multiprocessing")
+local class = require("cthreads.class")
+local threading = require("cthreads.threading")
+local Object, checktype, argerror = class.Object, class.checktype, class.argerror
+local HANDLE = native.HANDLE
+local getpid = os.getpid
+local traceback = debug.traceback
+local unpack = table.unpack
+
+local M = {}
+package.loaded["cthreads.multiprocessing"] = M  -- for mp_pool and mp_manager
+
+-- ---- error kinds ------------------------------------------------------------
+
+M.ProcessError = class.error_kind("multiprocessing.ProcessError")
+M.TimeoutError = class.error_kind("multiprocessing.TimeoutError")
+M.AuthenticationError = class.error_kind("multiprocessing.AuthenticationError")
+M.BufferTooShort = class.error_kind("multiprocessing.BufferTooShort")
+-- Python's builtin EOFError, raised by Connection.recv at the end of a pipe
+M.EOFError = class.error_kind("EOFError")
+
+-- queue.Empty and queue.Full when the queue module exists, so that one
+-- except clause catches both kinds of queue
+local function queue_module()
+  local q = package.loaded.queue or package.loaded["cthreads.queue"]
+  if q == nil then
+    local ok, mod = pcall(require, "cthreads.queue")
+    if ok and type(mod) == "table" then q = mod end
+  end
+  return type(q) == "table" and q or nil
+end
+local qm = queue_module()
+M.Empty = qm and qm.Empty or class.error_kind("queue.Empty")
+M.Full = qm and qm.Full or class.error_kind("queue.Full")
+M.BrokenBarrierError = threading.BrokenBarrierError
+  or class.error_kind("threading.BrokenBarrierError")
+
+native.set_error_kinds{Empty = M.Empty, Full = M.Full, EOFError = M.EOFError}
+
+-- ---- helpers --------------------------------------------------------------------
+
+local closers = setmetatable({}, {__mode = "k"})  -- lock -> its <close> handle
+local closer_meta = {
+  __name = "lock holder",
+  __close = function(c) c.lock:release() end,
+}
+
+-- lock:hold(): acquires, returns a to-be-closed value that releases
+local function hold(self)
+  self:acquire()
+  local c = closers[self]
+  if c == nil then
+    c = setmetatable({lock = self}, closer_meta)
+    closers[self] = c
+  end
+  return c
+end
+
+local function with_finish(self, ok, ...)
+  self:release()
+  if not ok then error((...), 0) end
+  return ...
+end
+
+-- lock:with(f, ...): runs f(...) holding the lock, returns its results
+local function with(self, f, ...)
+  checktype(f, "function", 1, "with")
+  self:acquire()
+  return with_finish(self, pcall(f, ...))
+end
+
+M._hold, M._with = hold, with
+
+local function is_plain_table(v)
+  return type(v) == "table" and getmetatable(v) == nil
+end
+
+-- the constructor's arguments as one table: either Class{name = value}
+-- or positional ones given in 'order'
+local function options(fname, order, ...)
+  local first = ...
+  if select("#", ...) == 1 and is_plain_table(first) then
+    local named = false
+    for k in pairs(first) do
+      if type(k) == "string" then named = true break end
+    end
+    if named then return first end
+  end
+  local o = {}
+  for i = 1, #order do o[order[i]] = (select(i, ...)) end
+  return o
+end
+M._options = options
+
+-- ---- Process ----------------------------------------------------------------------
+
+local Process = Object:extend("Process")
+M.Process = Process
+
+local children = {}      -- started Process objects not yet reaped -> start order
+local start_seq = 0
+local finalizers = setmetatable({}, {__mode = "k"})  -- object -> function (at exit)
+M._finalizers = finalizers
+
+local main_process = setmetatable({
+  name = "MainProcess", daemon = false, _started = true, _initialized = true,
+  _identity = {}, _counter = 0, _is_main = true, pid = getpid(),
+}, Process)
+main_process.ident = main_process.pid
+local current = main_process
+local parent = nil
+
+-- Process{target=, args=, kwargs=, name=, daemon=} or Process(target, [name],
+-- [args], [kwargs], [daemon]) with the optional ones recognised by type
+-- (Python's positional order, group left out; a leading nil is group=None)
+function Process:init(...)
+  local o
+  local first = ...
+  if select("#", ...) == 1 and is_plain_table(first) then
+    o = first
+  else
+    o = {}
+    local args = {...}
+    local i = 1
+    if args[1] == nil and select("#", ...) > 1 then i = 2 end
+    o.target = args[i]
+    for j = i + 1, select("#", ...) do
+      local v = args[j]
+      if type(v) == "string" then o.name = v
+      elseif type(v) == "boolean" then o.daemon = v
+      elseif type(v) == "table" then
+        if o.args == nil then o.args = v else o.kwargs = v end
+      elseif v ~= nil then
+        argerror(j, "Process", "unexpected " .. type(v), 2)
+      end
+    end
+  end
+  checktype(o.target, "function", 1, "Process", true)
+  checktype(o.args, "table", 1, "Process", true)
+  checktype(o.kwargs, "table", 1, "Process", true)
+  checktype(o.daemon, "boolean", 1, "Process", true)
+  current._counter = current._counter + 1
+  local identity = {unpack(current._identity)}
+  identity[#identity + 1] = current._counter
+  self._identity = identity
+  self._counter = 0
+  self.target = o.target
+  self.args = o.args or {}
+  self.kwargs = o.kwargs
+  if o.name ~= nil then self.name = tostring(o.name)
+  else self.name = "Process-" .. table.concat(identity, ":") end
+  if o.daemon ~= nil then self.daemon = o.daemon
+  else self.daemon = current.daemon end
+  self._parent_pid = getpid()
+  self._parent_name = current.name
+  self._initialized = true
+end
+
+function Process:run()
+  local target = self.target
+  if target ~= nil then
+    local args = self.args
+    local n = args.n or #args
+    if self.kwargs ~= nil then
+      local all = {unpack(args, 1, n)}
+      all[n + 1] = self.kwargs
+      return target(unpack(all, 1, n + 1))
+    end
+    return target(unpack(args, 1, n))
+  end
+end
+
+local function capture(err)
+  local msg = err
+  if type(msg) ~= "string" then
+    local ok, s = pcall(tostring, msg)
+    msg = ok and s or "(error object is a " .. type(err) .. " value)"
+  end
+  return traceback(msg, 2)
+end
+
+local ParentProcess
+
+-- runs in the child right after fork; returns the exit code
+local function bootstrap(self)
+  threading._after_fork()
+  parent = ParentProcess(self._parent_name, self._parent_pid)
+  current = self
+  children = {}
+  for obj in pairs(finalizers) do finalizers[obj] = nil end
+  self.pid = getpid()
+  self.ident = self.pid
+  self._counter = 0
+  self._popen_owner = nil
+  local code = 0
+  local ok, tb = xpcall(self.run, capture, self)
+  if not ok then
+    io.stderr:write(("Process %s:\n%s\n"):format(tostring(self.name), tb))
+    io.stderr:flush()
+    code = 1
+  end
+  local sok, serr = pcall(threading._shutdown)
+  if not sok then io.stderr:write(tostring(serr), "\n") end
+  sok, serr = pcall(M._shutdown)
+  if not sok then io.stderr:write(tostring(serr), "\n") end
+  return code
+end
+
+-- reaps children that have ended
+local function cleanup()
+  for p in pairs(children) do
+    local h = rawget(p, HANDLE)
+    if h == nil or native.poll(h) ~= nil then children[p] = nil end
+  end
+end
+
+function Process:start()
+  if rawget(self, "_initialized") == nil then
+    error("Process.init() was not called (call Process.init(self) in your init)", 2)
+  end
+  if self._started then error("cannot start a process twice", 2) end
+  if self._parent_pid ~= getpid() then
+    error("can only start a process object created by current process", 2)
+  end
+  if current.daemon then error("daemonic processes are not allowed to have children", 2) end
+  cleanup()
+  self._started = true
+  local h, pid = native.fork(bootstrap, self, self.daemon and true or false)
+  self[HANDLE] = h
+  self.pid = pid
+  self.ident = pid
+  start_seq = start_seq + 1
+  children[self] = start_seq
+end
+
+local function own_handle(self, what)
+  if self._parent_pid ~= getpid() then
+    error("can only " .. what .. " a child process", 3)
+  end
+  local h = rawget(self, HANDLE)
+  if h == nil then error("can only " .. what .. " a started process", 3) end
+  return h
+end
+
+function Process:join(timeout)
+  checktype(timeout, "number", 1, "join", true)
+  if self == current then error("cannot join current process", 2) end
+  local h = own_handle(self, "join")
+  local done = native.join(h, timeout)
+  if done then children[self] = nil end
+  return done
+end
+
+function Process:is_alive()
+  if self == current then return true end
+  if not self._started then return false end
+  if self._parent_pid ~= getpid() then error("can only test a child process", 2) end
+  local h = rawget(self, HANDLE)
+  if h == nil then return false end
+  if native.poll(h) == nil then return true end
+  children[self] = nil
+  return false
+end
+
+function Process:terminate()
+  local h = own_handle(self, "terminate")
+  native.signal(h, native.SIGTERM)
+end
+
+function Process:kill()
+  local h = own_handle(self, "kill")
+  native.signal(h, native.SIGKILL)
+end
+
+function Process:close()
+  local h = rawget(self, HANDLE)
+  if h ~= nil and native.poll(h) == nil then
+    error("Cannot close a process while it is still running. "
+          .. "You should first call join() or terminate().", 2)
+  end
+  self._closed = true
+end
+
+class.getters(Process, {
+  exitcode = function(self)
+    local h = rawget(self, HANDLE)
+    if h == nil then return nil end
+    if self._parent_pid ~= getpid() then return nil end
+    return native.poll(h)
+  end,
+  sentinel = function(self) return self.pid end,
+})
+
+function Process:__tostring()
+  local status
+  if self == current then status = "started"
+  elseif not self._started then status = "initial"
+  else
+    local code = self.exitcode
+    if code == nil then status = "started"
+    else status = "stopped exitcode=" .. tostring(code) end
+  end
+  local s = ("<%s name='%s'"):format(getmetatable(self).__name, tostring(self.name))
+  if self.pid then s = s .. " pid=" .. self.pid end
+  if self._parent_pid then s = s .. " parent=" .. self._parent_pid end
+  s = s .. " " .. status
+  if self.daemon then s = s .. " daemon" end
+  return s .. ">"
+end
+
+-- the parent, as seen from a child
+ParentProcess = Object:extend("ParentProcess")
+function ParentProcess:init(name, pid)
+  self.name = name
+  self.pid = pid
+  self.ident = pid
+  self.daemon = false
+end
+function ParentProcess:is_alive()
+  return os.getppid() == self.pid
+end
+function ParentProcess:join(timeout)
+  local deadline = timeout and timeout >= 0 and threading._time.monotonic() + timeout
+  while self:is_alive() do
+    if deadline and threading._time.monotonic() >= deadline then return false end
+    threading._time.sleep(0.01)
+  end
+  return true
+end
+ParentProcess.__tostring = function(self)
+  return ("<_ParentProcess name='%s' parent=%s %s>"):format(
+    tostring(self.name), tostring(self.pid), self:is_alive() and "started" or "stopped")
+end
+M._ParentProcess = ParentProcess
+
+function M.current_process() return current end
+function M.parent_process() return parent end
+
+function M.active_children()
+  cleanup()
+  local list = {}
+  for p in pairs(children) do list[#list + 1] = p end
+  table.sort(list, function(a, b) return children[a] < children[b] end)
+  return list
+end
+
+M.cpu_count = native.cpu_count
+function M.get_start_method() return "fork" end
+function M.get_all_start_methods() return {"fork"} end
+function M.set_start_method(method)
+  if method ~= "fork" then
+    error(("cannot use the '%s' start method: only 'fork' is supported"):format(tostring(method)), 2)
+  end
+end
+function M.get_context(method)
+  if method ~= nil then M.set_start_method(method) end
+  return M
+end
+function M.freeze_support() end
+
+-- multiprocessing's exit function (ct_close, and the end of every child):
+-- finalizes pools and managers, terminates daemon children, joins the rest
+function M._shutdown()
+  local objs = {}
+  for obj, f in pairs(finalizers) do objs[#objs + 1] = {obj, f} end
+  table.sort(objs, function(a, b) return (a[1]._finalize_order or 0) > (b[1]._finalize_order or 0) end)
+  for _, of in ipairs(objs) do
+    finalizers[of[1]] = nil
+    local ok, err = pcall(of[2], of[1])
+    if not ok then io.stderr:write("multiprocessing: error at exit: ", tostring(err), "\n") end
+  end
+  for _, p in ipairs(M.active_children()) do
+    if p.daemon then pcall(p.terminate, p) end
+  end
+  for _, p in ipairs(M.active_children()) do
+    pcall(p.join, p)
+  end
+end
+
+-- ---- Lock, RLock ------------------------------------------------------------------
+
+local function lock_tostring(self)
+  return ("<%s(%s) object at %p>"):format(getmetatable(self).__name,
+    native.locked(self) and "locked" or "unlocked", self)
+end
+
+local Lock = Object:extend("Lock")
+function Lock:init() self[HANDLE] = native.lock_new() end
+Lock.acquire = native.lock_acquire
+Lock.release = native.lock_release
+Lock.locked = native.locked
+Lock._is_owned = native.is_mine
+Lock.hold = hold
+Lock.with = with
+Lock.__tostring = lock_tostring
+M.Lock = Lock
+
+local RLock = Object:extend("RLock")
+function RLock:init() self[HANDLE] = native.rlock_new() end
+RLock.acquire = native.rlock_acquire
+RLock.release = native.rlock_release
+RLock.locked = native.locked
+RLock._is_owned = native.is_mine
+RLock._count = native.rlock_count
+RLock.hold = hold
+RLock.with = with
+RLock.__tostring = lock_tostring
+M.RLock = RLock
+
+local function check_lock(lock, n, fname)
+  if not (Lock:is(lock) or RLock:is(lock)) then
+    argerror(n, fname, "multiprocessing.Lock or RLock expected, got " .. type(lock), 3)
+  end
+  return lock
+end
+
+-- ---- Semaphore, BoundedSemaphore, Event ----------------------------------------------
+
+local function check_value(value, fname)
+  if value == nil then return 1 end
+  if math.type(value) ~= "integer" then
+    argerror(1, fname, "integer expected, got " .. type(value), 3)
+  end
+  if value < 0 then argerror(1, fname, "semaphore initial value must be >= 0", 3) end
+  return value
+end
+
+local Semaphore = Object:extend("Semaphore")
+function Semaphore:init(value)
+  if type(value) == "table" then value = value.value end
+  self[HANDLE] = native.sem_new(check_value(value, "Semaphore"), false)
+end
+Semaphore.acquire = native.sem_acquire
+Semaphore.release = native.sem_release
+Semaphore.get_value = native.sem_value
+Semaphore.hold = hold
+Semaphore.with = with
+function Semaphore:__tostring()
+  return ("<%s(value=%d) object at %p>"):format(getmetatable(self).__name,
+    native.sem_value(self), self)
+end
+M.Semaphore = Semaphore
+
+local BoundedSemaphore = Semaphore:extend("BoundedSemaphore")
+function BoundedSemaphore:init(value)
+  if type(value) == "table" then value = value.value end
+  self[HANDLE] = native.sem_new(check_value(value, "BoundedSemaphore"), true)
+end
+M.BoundedSemaphore = BoundedSemaphore
+
+local Event = Object:extend("Event")
+function Event:init() self[HANDLE] = native.event_new() end
+Event.set = native.event_set
+Event.clear = native.event_clear
+Event.is_set = native.event_is_set
+Event.isSet = native.event_is_set
+Event.wait = native.event_wait
+function Event:__tostring()
+  return ("<%s(%s) object at %p>"):format(getmetatable(self).__name,
+    native.event_is_set(self) and "set" or "unset", self)
+end
+M.Event = Event
+
+-- ---- Condition ------------------------------------------------------------------------
+
+local monotonic = threading._time.monotonic
+
+local Condition = Object:extend("Condition")
+function Condition:init(lock)
+  if is_plain_table(lock) then lock = lock.lock end
+  if lock == nil then lock = RLock() end
+  self._lock = check_lock(lock, 1, "Condition")
+  self[HANDLE] = native.cond_new()
+end
+function Condition:acquire(...) return self._lock:acquire(...) end
+function Condition:release() return self._lock:release() end
+Condition.hold = hold
+Condition.with = with
+function Condition:wait(timeout)
+  checktype(timeout, "number", 1, "wait", true)
+  return native.cond_wait(self, self._lock, timeout)
+end
+function Condition:wait_for(predicate, timeout)
+  checktype(predicate, "function", 1, "wait_for")
+  checktype(timeout, "number", 2, "wait_for", true)
+  local result = predicate()
+  local deadline = timeout and timeout >= 0 and monotonic() + timeout
+  while not result do
+    local wait_time
+    if deadline then
+      wait_time = deadline - monotonic()
+      if wait_time <= 0 then break end
+    end
+    native.cond_wait(self, self._lock, wait_time)
+    result = predicate()
+  end
+  return result
+end
+function Condition:notify(n)
+  if n ~= nil and math.type(n) ~= "integer" then
+    argerror(1, "notify", "integer expected, got " .. type(n), 2)
+  end
+  native.cond_notify(self, self._lock, n or 1)
+end
+function Condition:notify_all()
+  native.cond_notify(self, self._lock, math.maxinteger)
+end
+Condition.notifyAll = Condition.notify_all
+function Condition:__tostring()
+  return ("<%s(%s) object at %p>"):format(getmetatable(self).__name,
+    tostring(self._lock), self)
+end
+M.Condition = Condition
+
+-- ---- Barrier (threading's algorithm on a shared Condition and two ints) ---------
+
+local FILLING, DRAINING, RESETTING, BROKEN = 0, 1, -1, -2
+local vget, vset = native.value_get, native.value_set
+
+local Barrier = Object:extend("Barrier")
+function Barrier:init(parties, action, timeout)
+  if is_plain_table(parties) then
+    parties, action, timeout = parties.parties, parties.action, parties.timeout
+  end
+  if math.type(parties) ~= "integer" then
+    argerror(1, "Barrier", "integer expected, got " .. type(parties), 2)
+  end
+  if parties < 1 then argerror(1, "Barrier", "parties must be >= 1", 2) end
+  checktype(action, "function", 2, "Barrier", true)
+  checktype(timeout, "number", 3, "Barrier", true)
+  self._cond = Condition(Lock())
+  self._state = native.value_new("i", 2)  -- state, count
+  self.parties = parties
+  self._action = action
+  self._timeout = timeout
+end
+local function bstate(self) return vget(self._state, 1) end
+local function bcount(self) return vget(self._state, 2) end
+
+local function bbreak(self)
+  vset(self._state, 1, BROKEN)
+  self._cond:notify_all()
+end
+
+function Barrier:wait(timeout)
+  checktype(timeout, "number", 1, "wait", true)
+  if timeout == nil then timeout = self._timeout end
+  local cond = self._cond
+  cond:acquire()
+  local ok, res = pcall(function()
+    while bstate(self) == DRAINING or bstate(self) == RESETTING do cond:wait() end
+    if bstate(self) < 0 then error(M.BrokenBarrierError, 0) end
+    local index = bcount(self)
+    vset(self._state, 2, index + 1)
+    local inner_ok, err = pcall(function()
+      if index + 1 == self.parties then
+        local aok, aerr = true, nil
+        if self._action then aok, aerr = pcall(self._action) end
+        if not aok then bbreak(self) error(aerr, 0) end
+        vset(self._state, 1, DRAINING)
+        cond:notify_all()
+      else
+        if not cond:wait_for(function() return bstate(self) ~= FILLING end, timeout) then
+          bbreak(self)
+          error(M.BrokenBarrierError, 0)
+        end
+        if bstate(self) < 0 then error(M.BrokenBarrierError, 0) end
+      end
+    end)
+    vset(self._state, 2, bcount(self) - 1)
+    if bcount(self) == 0 and (bstate(self) == RESETTING or bstate(self) == DRAINING) then
+      vset(self._state, 1, FILLING)
+      cond:notify_all()
+    end
+    if not inner_ok then error(err, 0) end
+    return index
+  end)
+  cond:release()
+  if not ok then error(res, 2) end
+  return res
+end
+
+function Barrier:reset()
+  self._cond:with(function()
+    if bcount(self) > 0 then
+      if bstate(self) == FILLING or bstate(self) == BROKEN then
+        vset(self._state, 1, RESETTING)
+      end
+    else
+      vset(self._state, 1, FILLING)
+    end
+    self._cond:notify_all()
+  end)
+end
+
+function Barrier:abort()
+  self._cond:with(bbreak, self)
+end
+
+class.getters(Barrier, {
+  n_waiting = function(self)
+    if bstate(self) == FILLING then return bcount(self) end
+    return 0
+  end,
+  broken = function(self) return bstate(self) == BROKEN end,
+})
+M.Barrier = Barrier
+
+-- ---- Value and Array ------------------------------------------------------------------
+
+local vlen, vtotable = native.value_len, native.value_totable
+
+local function value_lock(lock, fname)
+  if lock == nil or lock == true then return RLock() end
+  if lock == false then return nil end
+  return check_lock(lock, 3, fname)
+end
+
+local function check_typecode(tc, fname)
+  if type(tc) ~= "string" or native.value_elsize(tc) == 0 then
+    argerror(1, fname, ("unknown typecode %s (b B h H i I l L q Q f d c ?)"):format(
+      type(tc) == "string" and "'" .. tc .. "'" or type(tc)), 3)
+  end
+  return tc
+end
+
+local function get_lock(self)
+  local lock = rawget(self, "_lock")
+  if lock == nil then error("this object has no lock (made with lock=false)", 2) end
+  return lock
+end
+local function sync_acquire(self, ...) return get_lock(self):acquire(...) end
+local function sync_release(self) return get_lock(self):release() end
+
+-- Value(typecode, [value], [lock=true]); v.value reads and writes it
+local Value = Object:extend("Value")
+function Value:init(typecode, value, lock)
+  if is_plain_table(typecode) then
+    typecode, value, lock = typecode.typecode, typecode.value, typecode.lock
+  end
+  rawset(self, "_typecode", check_typecode(typecode, "Value"))
+  rawset(self, HANDLE, native.value_new(typecode, 1))
+  if value ~= nil then vset(self, nil, value) end
+  rawset(self, "_lock", value_lock(lock, "Value"))
+end
+class.getters(Value, {
+  value = function(self) return vget(self) end,
+  typecode = function(self) return rawget(self, "_typecode") end,
+})
+function Value:__newindex(k, v)
+  if k == "value" then vset(self, nil, v) else rawset(self, k, v) end
+end
+Value.get_lock = get_lock
+function Value:get_obj() return self end
+Value.acquire = sync_acquire
+Value.release = sync_release
+Value.hold = hold
+Value.with = with
+function Value:__tostring()
+  return ("<Synchronized wrapper for %s(%s)>"):format(rawget(self, "_typecode"), tostring(vget(self)))
+end
+M.Value = Value
+
+function M.RawValue(typecode, value)
+  return Value(typecode, value, false)
+end
+
+-- Array(typecode, size_or_table, [lock=true]); a[i] for i in 1..#a
+local Array = Object:extend("Array")
+local array_methods = Array
+function Array:init(typecode, init, lock)
+  if is_plain_table(typecode) and init == nil then
+    typecode, init, lock = typecode.typecode, typecode.size_or_initializer or typecode.init,
+                           typecode.lock
+  end
+  check_typecode(typecode, "Array")
+  local n
+  if math.type(init) == "integer" then n = init
+  elseif type(init) == "table" then n = #init
+  elseif type(init) == "string" and typecode == "c" then n = #init
+  else argerror(2, "Array", "size or table expected, got " .. type(init), 2) end
+  if n < 0 then argerror(2, "Array", "size must not be negative", 2) end
+  rawset(self, "_typecode", typecode)
+  rawset(self, HANDLE, native.value_new(typecode, n))
+  if type(init) == "table" then
+    for i = 1, n do vset(self, i, init[i]) end
+  elseif type(init) == "string" then
+    native.value_setbytes(self, init)
+  end
+  rawset(self, "_lock", value_lock(lock, "Array"))
+end
+-- indexing for Array and its subclasses ('methods' is the class)
+local function array_index(methods)
+  return function(self, k)
+    if type(k) == "number" then  -- outside 1..#a: nil, as a table (ipairs stops)
+      if k >= 1 and k <= vlen(self) and k == math.floor(k) then return vget(self, k) end
+      return nil
+    end
+    if k == "value" and rawget(self, "_typecode") == "c" then return native.value_bytes(self) end
+    if k == "typecode" then return rawget(self, "_typecode") end
+    return methods[k]
+  end
+end
+Array.__index = array_index(array_methods)
+function Array.extend(parent, name)  -- a subclass keeps the indexing
+  local cls = Object.extend(parent, name)
+  cls.__index = array_index(cls)
+  return cls
+end
+Array.__newindex = function(self, k, v)
+  if type(k) == "number" then vset(self, k, v)
+  elseif k == "value" and rawget(self, "_typecode") == "c" then native.value_setbytes(self, v)
+  else rawset(self, k, v) end
+end
+Array.__len = vlen
+Array.__pairs = function(self)
+  local n = vlen(self)
+  return function(_, i)
+    i = i + 1
+    if i <= n then return i, vget(self, i) end
+  end, self, 0
+end
+Array.totable = vtotable
+Array.tolist = vtotable
+Array.get_lock = get_lock
+function Array:get_obj() return self end
+Array.acquire = sync_acquire
+Array.release = sync_release
+Array.hold = hold
+Array.with = with
+function Array:__tostring()
+  local t = vtotable(self)
+  for i = 1, #t do t[i] = tostring(t[i]) end
+  return ("<SynchronizedArray wrapper for %s[%d]{%s}>"):format(
+    rawget(self, "_typecode"), #t, table.concat(t, ", "))
+end
+M.Array = Array
+
+function M.RawArray(typecode, init)
+  return Array(typecode, init, false)
+end
+
+-- ---- Queue, JoinableQueue, SimpleQueue -------------------------------------------------
+
+local Queue = Object:extend("Queue")
+function Queue:init(maxsize)
+  if is_plain_table(maxsize) then maxsize = maxsize.maxsize end
+  if maxsize ~= nil and math.type(maxsize) ~= "integer" then
+    argerror(1, "Queue", "integer expected, got " .. type(maxsize), 2)
+  end
+  self[HANDLE] = native.queue_new(maxsize or 0)
+  self.maxsize = maxsize or 0
+end
+Queue.put = native.queue_put
+Queue.get = native.queue_get
+function Queue:put_nowait(obj) return native.queue_put(self, obj, false) end
+function Queue:get_nowait() return native.queue_get(self, false) end
+Queue.qsize = native.queue_qsize
+Queue.empty = native.queue_empty
+Queue.full = native.queue_full
+Queue.close = native.queue_close
+function Queue:join_thread() end         -- no feeder thread to wait for
+function Queue:cancel_join_thread() end
+function Queue:__tostring()
+  return ("<%s object at %p>"):format(getmetatable(self).__name, self)
+end
+M.Queue = Queue
+
+local JoinableQueue = Queue:extend("JoinableQueue")
+JoinableQueue.task_done = native.queue_task_done
+JoinableQueue.join = native.queue_join
+M.JoinableQueue = JoinableQueue
+
+local SimpleQueue = Object:extend("SimpleQueue")
+function SimpleQueue:init() self[HANDLE] = native.queue_new(0) end
+function SimpleQueue:put(obj) return native.queue_put(self, obj) end
+function SimpleQueue:get() return native.queue_get(self) end
+SimpleQueue.empty = native.queue_empty
+SimpleQueue.close = native.queue_close
+SimpleQueue.qsize = native.queue_qsize
+M.SimpleQueue = SimpleQueue
+
+-- ---- Pipe and Connection ------------------------------------------------------------------
+
+local Connection = Object:extend("Connection")
+Connection.send = native.conn_send
+Connection.recv = native.conn_recv
+Connection.send_bytes = native.conn_send_bytes
+Connection.recv_bytes = native.conn_recv_bytes
+Connection.poll = native.conn_poll
+Connection.close = native.conn_close
+Connection.__close = native.conn_close
+function Connection:fileno()
+  local closed, _, _, fd = native.conn_info(self)
+  if closed then error("handle is closed", 2) end
+  return fd
+end
+class.getters(Connection, {
+  closed = function(self) return (native.conn_info(self)) end,
+  readable = function(self) return (select(2, native.conn_info(self))) end,
+  writable = function(self) return (select(3, native.conn_info(self))) end,
+})
+function Connection:__tostring()
+  return ("<Connection object at %p>"):format(self)
+end
+M.Connection = Connection
+
+local function wrap_conn(h)
+  local c = setmetatable({}, Connection)
+  c[HANDLE] = h
+  return c
+end
+M._wrap_conn = wrap_conn
+
+-- Pipe([duplex=true]) -> conn1, conn2 (simplex: conn1 receives, conn2 sends)
+function M.Pipe(duplex)
+  if is_plain_table(duplex) then duplex = duplex.duplex end
+  checktype(duplex, "boolean", 1, "Pipe", true)
+  local a, b = native.pipe_new(duplex ~= false)
+  return wrap_conn(a), wrap_conn(b)
+end
+
+-- ---- Pool, Manager ------------------------------------------------------------------------
+
+M._native = native
+M._dumps = native.dumps
+M._loads = native.loads
+
+require("cthreads.mp_pool")
+require("cthreads.mp_manager")
+
+return M
