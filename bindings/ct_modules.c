@@ -13,12 +13,14 @@ extern const ct_embedded ct_stdlib_modules[];  /* generated: ct_stdlib_embedded.
 
 int luaopen_ct_time (lua_State *L);
 int luaopen_ct_threading (lua_State *L);
+int luaopen_ct_queue (lua_State *L);
 void ct_open_os_additions (lua_State *L);
 void ct_open_print (lua_State *L);
 
 static const luaL_Reg natives[] = {
   {"cthreads.native.time", luaopen_ct_time},
   {"cthreads.native.threading", luaopen_ct_threading},
+  {"cthreads.native.queue", luaopen_ct_queue},
   {NULL, NULL}
 };
 
@@ -26,6 +28,7 @@ static const luaL_Reg natives[] = {
 static const char *const builtins[][2] = {
   {"time", "cthreads.native.time"},
   {"threading", "cthreads.threading"},
+  {"queue", "cthreads.queue"},
   {NULL, NULL}
 };
 

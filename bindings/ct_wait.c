@@ -1,0 +1,161 @@
+/*
+** Waiting for the synchronisation primitives (see ct_wait.h): spin a
+** little, then sleep on the futex, detached from the runtime.
+*/
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "ct_lockword.h"
+#include "ct_wait.h"
+
+/* Spinning pays when the thread that will change the word runs on another
+   core meanwhile: a ping-pong hand-off then costs no sleep and wake-up
+   (each several microseconds, far more on a busy machine). With the GIL
+   on, the waker holds the GIL and gives it up within microseconds when it
+   blocks in turn, so the spin also covers taking the GIL. */
+#define SPIN_TIME 20e-6
+#define CREDIT_MAX 16
+
+static int ncpu (void) {
+  static int n = 0;
+  if (n == 0) {
+    long v = sysconf(_SC_NPROCESSORS_ONLN);
+    n = v > 0 ? (int)v : 1;
+  }
+  return n;
+}
+
+static double spin_time = -1;
+
+double ct_sync_spin_time (void) {
+  if (spin_time < 0) {
+    const char *s = getenv("CTHREADS_SPIN_US");  /* FIXME experiment only */
+    spin_time = ncpu() < 2 ? 0 : s ? atof(s) * 1e-6 : SPIN_TIME;
+  }
+  return spin_time;
+}
+
+/* threads spinning now: fewer than the CPUs, and the more recent spins
+   failed (the thread waited for was not running: a busy machine), the
+   fewer spins; one wait in 16 spins anyway to notice when they pay again */
+static int spinners = 0;
+static int spin_credit = CREDIT_MAX;
+static unsigned spin_probe = 0;
+
+static int spin_begin (void) {
+  int n;
+  if (__atomic_load_n(&spin_credit, __ATOMIC_RELAXED) <= 0 &&
+      (__atomic_add_fetch(&spin_probe, 1, __ATOMIC_RELAXED) & 15) != 0)
+    return 0;
+  n = __atomic_add_fetch(&spinners, 1, __ATOMIC_RELAXED);
+  if (n <= ncpu()) return 1;
+  __atomic_sub_fetch(&spinners, 1, __ATOMIC_RELAXED);
+  return 0;
+}
+
+static void spin_result (int ok) {
+  int c = __atomic_load_n(&spin_credit, __ATOMIC_RELAXED);
+  c = ok ? (c < CREDIT_MAX ? c + 1 : c) : (c > 4 ? c - 4 : 0);
+  __atomic_store_n(&spin_credit, c, __ATOMIC_RELAXED);
+}
+
+static void spin_end (void) {
+  __atomic_sub_fetch(&spinners, 1, __ATOMIC_RELAXED);
+}
+
+/* spins until *word != expected or 'budget' seconds pass; 1 if it changed */
+static int spin_on (uint32_t *word, uint32_t expected, double budget) {
+  double end;
+  int i;
+  end = ct_now() + budget;
+  for (;;) {
+    for (i = 0; i < 64; i++) {
+      if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != expected) return 1;
+      ct_cpu_relax();
+    }
+    if (ct_now() >= end) return 0;
+  }
+}
+
+int ct_sync_wait (uint32_t *word, uint32_t expected, uint32_t *sleepers,
+                  const struct timespec *deadline) {
+  ct_tstate *ts = ct_detach();
+  double t_begin = ct_now();
+  int result = CT_WAIT_CHANGED;
+  int slept_long = 0;
+  double budget = ct_sync_spin_time();
+  int spinning = budget > 0 && spin_begin();
+  int spun = spinning && spin_on(word, expected, budget);
+  if (spinning) spin_result(spun);
+  if (!spun) {
+    double t0 = ct_now();
+    if (spinning) {
+      spin_end();
+      spinning = 0;
+    }
+    __atomic_fetch_add(sleepers, 1, __ATOMIC_SEQ_CST);
+    while (__atomic_load_n(word, __ATOMIC_SEQ_CST) == expected) {
+      int r = ct_futex_wait(word, expected, deadline, 0);
+      if (r == ETIMEDOUT) {
+        result = CT_WAIT_TIMEOUT;
+        break;
+      }
+      if (r == EINTR && ts != NULL && ts->is_main &&
+          __atomic_load_n(&ct_rt.interrupt_pending, __ATOMIC_SEQ_CST)) {
+        result = CT_WAIT_INTERRUPT;
+        break;
+      }
+    }
+    __atomic_fetch_sub(sleepers, 1, __ATOMIC_SEQ_CST);
+    /* A thread that slept a whole switch interval or more is like one
+       back from I/O: it asks for the GIL at once. A short sleep (a
+       producer/consumer hand-off) does not, so that the running thread
+       keeps the GIL for its interval and items move in batches. */
+    slept_long = ct_now() - t0 >= (double)__atomic_load_n(
+        &ct_rt.switch_interval_ns, __ATOMIC_RELAXED) * 1e-9;
+  }
+  if (ct_gil_enabled() && result == CT_WAIT_CHANGED && !slept_long) {
+    /* the waker usually blocks in turn within microseconds */
+    static double gil_budget = -1;
+    if (gil_budget < 0) {
+      const char *g = getenv("CTHREADS_GILSPIN_US");  /* FIXME experiment */
+      gil_budget = ncpu() < 2 ? 0 : g ? atof(g) * 1e-6 : SPIN_TIME;
+    }
+    if (gil_budget > 0) ct_gil_spin_until_free(gil_budget);
+  }
+  if (spinning) spin_end();
+  if (ts != NULL) {  /* --stats */
+    ts->lock_waits++;
+    ts->lock_waited += ct_now() - t_begin;
+  }
+  ct_attach(ts, slept_long);
+  return result;
+}
+
+void ct_mutex_lock_slow (uint32_t *m) {
+  int i;
+  for (i = 0; i < 100; i++) {
+    uint32_t expected = 0;
+    ct_cpu_relax();
+    if (__atomic_load_n(m, __ATOMIC_RELAXED) == 0 &&
+        __atomic_compare_exchange_n(m, &expected, 1, 0, __ATOMIC_ACQUIRE,
+                                    __ATOMIC_RELAXED))
+      return;
+  }
+  while (__atomic_exchange_n(m, 2, __ATOMIC_ACQUIRE) != 0)
+    ct_futex_wait(m, 2, NULL, 0);
+}
+
+/* Only with the GIL off: with it on, the holder of 'w' cannot run while
+   the spinner keeps the GIL, so spinning would only delay it. */
+int ct_lockword_spin (uint32_t *w) {
+  int i;
+  if (ct_gil_enabled() || ct_sync_spin_time() <= 0) return 0;
+  for (i = 0; i < 200; i++) {
+    ct_cpu_relax();
+    if (__atomic_load_n(w, __ATOMIC_RELAXED) == 0 && ct_lockword_try(w))
+      return 1;
+  }
+  return 0;
+}
