@@ -577,6 +577,24 @@ static int q_unfinished (lua_State *L) {
   return 1;
 }
 
+static lua_Integer list_length (const ct_waiter *head) {
+  const ct_waiter *w;
+  lua_Integer n = 0;
+  for (w = head->next; w != head; w = w->next) n++;
+  return n;
+}
+
+/* waiting(q) -> threads blocked in get, in put, in join (for tests) */
+static int q_waiting (lua_State *L) {
+  ct_queue *q = check_queue(L);
+  queue_lock(L, q);
+  lua_pushinteger(L, list_length(&q->getters));
+  lua_pushinteger(L, list_length(&q->putters));
+  lua_pushinteger(L, list_length(&q->joiners));
+  queue_unlock(q);
+  return 3;
+}
+
 /* set_errors(Empty, Full, ShutDown): the values the methods raise */
 static int q_set_errors (lua_State *L) {
   lua_settop(L, 3);
@@ -604,6 +622,7 @@ static const luaL_Reg queue_funcs[] = {
   {"is_shutdown", q_is_shutdown},
   {"unfinished", q_unfinished},
   {"set_errors", q_set_errors},
+  {"waiting", q_waiting},
   {NULL, NULL}
 };
 

@@ -92,7 +92,7 @@ M.Object = Object
 --   error(queue.Empty("nothing to get")) ... err == queue.Empty  --> true
 local ErrorMeta = {}
 ErrorMeta.__name = "error"
-ErrorMeta.__eq = function(a, b) return rawget(a, "kind") == rawget(b, "kind") end
+ErrorMeta.__eq = function(a, b) return rawequal(rawget(a, "kind"), rawget(b, "kind")) end
 ErrorMeta.__tostring = function(e)
   local msg = rawget(e, "message")
   if msg ~= nil then return e.name .. ": " .. tostring(msg) end

@@ -51,6 +51,7 @@ local function define(name, order)
   cls.task_done = native.task_done
   cls.join = native.join
   function cls:shutdown(immediate)
+    class.checktype(immediate, "boolean", 1, "shutdown", true)
     native.shutdown(self, immediate)
     self.is_shutdown = true
   end
@@ -76,5 +77,8 @@ SimpleQueue.get_nowait = native.get_nowait
 SimpleQueue.qsize = native.qsize
 SimpleQueue.empty = native.empty
 M.SimpleQueue = SimpleQueue
+
+-- for tests: how many threads are blocked in get, put and join
+M._waiting = native.waiting
 
 return M
