@@ -1,6 +1,6 @@
 /*
 ** Waiting for the synchronisation primitives (see ct_wait.h): spin a
-** little, then sleep on the futex, detached from the runtime.
+** little when that pays, then sleep on the futex, detached.
 */
 #include <errno.h>
 #include <stdlib.h>
@@ -13,9 +13,16 @@
    core meanwhile: a ping-pong hand-off then costs no sleep and wake-up
    (each several microseconds, far more on a busy machine). With the GIL
    on, the waker holds the GIL and gives it up within microseconds when it
-   blocks in turn, so the spin also covers taking the GIL. */
-#define SPIN_TIME 20e-6
+   blocks in turn, so a woken waiter spins for the GIL too rather than
+   sleep on it at once.
+   Spinning wastes the CPU when the other thread is not running (a busy
+   machine, or one core): then the spin ends without the change, and each
+   such failure costs credit. Without credit, one wait in 16 still spins,
+   to notice when spinning pays again. A success is worth one credit, a
+   failure four, so spinning lasts only while it nearly always works. */
+#define SPIN_TIME 10e-6
 #define CREDIT_MAX 16
+#define CREDIT_FAIL 4
 
 static int ncpu (void) {
   static int n = 0;
@@ -36,15 +43,14 @@ double ct_sync_spin_time (void) {
   return spin_time;
 }
 
-/* threads spinning now: fewer than the CPUs, and the more recent spins
-   failed (the thread waited for was not running: a busy machine), the
-   fewer spins; one wait in 16 spins anyway to notice when they pay again */
-static int spinners = 0;
+static int spinners = 0;             /* threads spinning now */
 static int spin_credit = CREDIT_MAX;
 static unsigned spin_probe = 0;
 
+/* may this thread spin now? if so it counts as a spinner until spin_end */
 static int spin_begin (void) {
   int n;
+  if (ct_sync_spin_time() <= 0) return 0;
   if (__atomic_load_n(&spin_credit, __ATOMIC_RELAXED) <= 0 &&
       (__atomic_add_fetch(&spin_probe, 1, __ATOMIC_RELAXED) & 15) != 0)
     return 0;
@@ -54,23 +60,20 @@ static int spin_begin (void) {
   return 0;
 }
 
-static void spin_result (int ok) {
+/* the spin worked (ok) or not; racy updates only blur the estimate */
+static void spin_end (int ok) {
   int c = __atomic_load_n(&spin_credit, __ATOMIC_RELAXED);
-  c = ok ? (c < CREDIT_MAX ? c + 1 : c) : (c > 4 ? c - 4 : 0);
+  c = ok ? (c < CREDIT_MAX ? c + 1 : c) : (c > CREDIT_FAIL ? c - CREDIT_FAIL : 0);
   __atomic_store_n(&spin_credit, c, __ATOMIC_RELAXED);
-}
-
-static void spin_end (void) {
   __atomic_sub_fetch(&spinners, 1, __ATOMIC_RELAXED);
 }
 
 /* spins until *word != expected or 'budget' seconds pass; 1 if it changed */
 static int spin_on (uint32_t *word, uint32_t expected, double budget) {
-  double end;
+  double end = ct_now() + budget;
   int i;
-  end = ct_now() + budget;
   for (;;) {
-    for (i = 0; i < 64; i++) {
+    for (i = 0; i < 32; i++) {
       if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != expected) return 1;
       ct_cpu_relax();
     }
@@ -84,16 +87,13 @@ int ct_sync_wait (uint32_t *word, uint32_t expected, uint32_t *sleepers,
   double t_begin = ct_now();
   int result = CT_WAIT_CHANGED;
   int slept_long = 0;
-  double budget = ct_sync_spin_time();
-  int spinning = budget > 0 && spin_begin();
-  int spun = spinning && spin_on(word, expected, budget);
-  if (spinning) spin_result(spun);
+  int spun = 0;
+  if (spin_begin()) {
+    spun = spin_on(word, expected, ct_sync_spin_time());
+    spin_end(spun);
+  }
   if (!spun) {
     double t0 = ct_now();
-    if (spinning) {
-      spin_end();
-      spinning = 0;
-    }
     __atomic_fetch_add(sleepers, 1, __ATOMIC_SEQ_CST);
     while (__atomic_load_n(word, __ATOMIC_SEQ_CST) == expected) {
       int r = ct_futex_wait(word, expected, deadline, 0);
@@ -115,16 +115,9 @@ int ct_sync_wait (uint32_t *word, uint32_t expected, uint32_t *sleepers,
     slept_long = ct_now() - t0 >= (double)__atomic_load_n(
         &ct_rt.switch_interval_ns, __ATOMIC_RELAXED) * 1e-9;
   }
-  if (ct_gil_enabled() && result == CT_WAIT_CHANGED && !slept_long) {
-    /* the waker usually blocks in turn within microseconds */
-    static double gil_budget = -1;
-    if (gil_budget < 0) {
-      const char *g = getenv("CTHREADS_GILSPIN_US");  /* FIXME experiment */
-      gil_budget = ncpu() < 2 ? 0 : g ? atof(g) * 1e-6 : SPIN_TIME;
-    }
-    if (gil_budget > 0) ct_gil_spin_until_free(gil_budget);
-  }
-  if (spinning) spin_end();
+  if (ct_gil_enabled() && result == CT_WAIT_CHANGED && !slept_long &&
+      !ct_gil_spin_until_free(0) && spin_begin())
+    spin_end(ct_gil_spin_until_free(ct_sync_spin_time()));
   if (ts != NULL) {  /* --stats */
     ts->lock_waits++;
     ts->lock_waited += ct_now() - t_begin;

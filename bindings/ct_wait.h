@@ -31,10 +31,11 @@ enum {
 int ct_sync_wait (uint32_t *word, uint32_t expected, uint32_t *sleepers,
                   const struct timespec *deadline);
 
-/* Wakes up to 'n' sleepers on 'word' (after the caller changed it). */
+/* Wakes up to 'n' sleepers on 'word' (after the caller changed it); with
+   the GIL on, when the caller next drops the GIL (vm/runtime/ct_defer.c). */
 static inline void ct_sync_wake (uint32_t *word, uint32_t *sleepers, int n) {
   if (__atomic_load_n(sleepers, __ATOMIC_SEQ_CST) != 0)
-    ct_futex_wake(word, n, 0);
+    ct_defer_wake(word, n);
 }
 
 /* A bumped generation word and its wake, the usual waker side. */

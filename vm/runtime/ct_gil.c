@@ -93,6 +93,8 @@ void ct_gil_take (ct_tstate *ts, int priority) {
 }
 
 void ct_gil_drop (ct_tstate *ts) {
+  int deferred = ts->ndeferred > 0;
+  if (deferred) ct_breaker_clear(CT_BREAK_DEFERRED);  /* while still ours */
   ts->gil_held += ct_now() - ts->t_taken;
   pthread_mutex_lock(&gil.mutex);
   __atomic_store_n(&gil.locked, 0, __ATOMIC_RELAXED);
@@ -101,6 +103,7 @@ void ct_gil_drop (ct_tstate *ts) {
   else if (gil.waiters > 0)
     pthread_cond_signal(&gil.cond);
   pthread_mutex_unlock(&gil.mutex);
+  if (deferred) ct_defer_wake_all(ts);  /* they find the GIL free */
 }
 
 /* Called by the holder from the eval breaker on a drop request. */
@@ -124,19 +127,22 @@ void ct_gil_forced_switch (ct_tstate *ts) {
 }
 
 /* For a thread about to attach after a short wait (bindings/ct_wait.c):
-   spins up to 'budget' seconds while another thread holds the GIL, so a
-   hand-off to a holder that is about to block costs no sleep and wake-up
-   on the condition variable. Reads 'locked' without the mutex: a hint.
-   Returns 1 if the GIL looked free. */
+   spins up to 'budget' seconds (0: just looks) while another thread holds
+   the GIL, so that a hand-off to a holder about to block costs no sleep
+   and wake-up on the condition variable. Reads 'locked' without the
+   mutex: a hint. Returns 1 if the GIL looked free. */
 int ct_gil_spin_until_free (double budget) {
-  double end = ct_now() + budget;
+  double end;
   int i;
+  if (__atomic_load_n(&gil.locked, __ATOMIC_RELAXED) == 0) return 1;
+  if (budget <= 0) return 0;
+  end = ct_now() + budget;
   for (;;) {
-    for (i = 0; i < 64; i++) {
-      if (__atomic_load_n(&gil.locked, __ATOMIC_RELAXED) == 0) return 1;
+    for (i = 0; i < 32; i++) {
 #if defined(__x86_64__) || defined(__i386__)
       __builtin_ia32_pause();
 #endif
+      if (__atomic_load_n(&gil.locked, __ATOMIC_RELAXED) == 0) return 1;
     }
     if (ct_now() >= end) return 0;
   }
