@@ -3,23 +3,22 @@
 ** little when that pays, then sleep on the futex, detached.
 */
 #include <errno.h>
-#include <stdlib.h>
 #include <unistd.h>
 
 #include "ct_lockword.h"
 #include "ct_wait.h"
 
-/* Spinning pays when the thread that will change the word runs on another
-   core meanwhile: a ping-pong hand-off then costs no sleep and wake-up
-   (each several microseconds, far more on a busy machine). With the GIL
-   on, the waker holds the GIL and gives it up within microseconds when it
-   blocks in turn, so a woken waiter spins for the GIL too rather than
-   sleep on it at once.
-   Spinning wastes the CPU when the other thread is not running (a busy
+/* With the GIL off, spinning pays when the thread that will change the
+   word runs on another core meanwhile: a ping-pong hand-off then costs no
+   sleep and wake-up (each several microseconds, far more on a busy
+   machine). It wastes the CPU when that thread is not running (a busy
    machine, or one core): then the spin ends without the change, and each
    such failure costs credit. Without credit, one wait in 16 still spins,
    to notice when spinning pays again. A success is worth one credit, a
-   failure four, so spinning lasts only while it nearly always works. */
+   failure four, so spinning lasts only while it nearly always works.
+   With the GIL on there is no spinning: the waker holds the GIL, and its
+   wake-up is deferred until it drops it (vm/runtime/ct_defer.c), which
+   measured better than spinning on a busy machine and as good otherwise. */
 #define SPIN_TIME 10e-6
 #define CREDIT_MAX 16
 #define CREDIT_FAIL 4
@@ -33,14 +32,8 @@ static int ncpu (void) {
   return n;
 }
 
-static double spin_time = -1;
-
 double ct_sync_spin_time (void) {
-  if (spin_time < 0) {
-    const char *s = getenv("CTHREADS_SPIN_US");  /* FIXME experiment only */
-    spin_time = ncpu() < 2 ? 0 : s ? atof(s) * 1e-6 : SPIN_TIME;
-  }
-  return spin_time;
+  return ncpu() < 2 || ct_gil_enabled() ? 0 : SPIN_TIME;
 }
 
 static int spinners = 0;             /* threads spinning now */
@@ -115,9 +108,6 @@ int ct_sync_wait (uint32_t *word, uint32_t expected, uint32_t *sleepers,
     slept_long = ct_now() - t0 >= (double)__atomic_load_n(
         &ct_rt.switch_interval_ns, __ATOMIC_RELAXED) * 1e-9;
   }
-  if (ct_gil_enabled() && result == CT_WAIT_CHANGED && !slept_long &&
-      !ct_gil_spin_until_free(0) && spin_begin())
-    spin_end(ct_gil_spin_until_free(ct_sync_spin_time()));
   if (ts != NULL) {  /* --stats */
     ts->lock_waits++;
     ts->lock_waited += ct_now() - t_begin;

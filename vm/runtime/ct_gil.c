@@ -36,7 +36,7 @@ void ct_gil_init (void) {
   pthread_mutex_init(&gil.switch_mutex, NULL);
   init_cond(&gil.cond);
   init_cond(&gil.switch_cond);
-  __atomic_store_n(&gil.locked, 0, __ATOMIC_RELAXED);
+  gil.locked = 0;
   gil.waiters = gil.priority_waiters = 0;
   gil.switch_number = 0;
   gil.last_holder = NULL;
@@ -45,7 +45,7 @@ void ct_gil_init (void) {
 /* After fork the child has one thread, which holds the GIL. */
 void ct_gil_reinit_after_fork (ct_tstate *ts) {
   ct_gil_init();
-  __atomic_store_n(&gil.locked, 1, __ATOMIC_RELAXED);
+  gil.locked = 1;
   gil.last_holder = ts;
   ct_breaker_clear(CT_BREAK_GIL_DROP);
 }
@@ -74,7 +74,7 @@ void ct_gil_take (ct_tstate *ts, int priority) {
     }
     if (priority) gil.priority_waiters--;
   }
-  __atomic_store_n(&gil.locked, 1, __ATOMIC_RELAXED);
+  gil.locked = 1;
   gil.switch_number++;
   /* the request (if any) is served; a remaining waiter raises it again */
   ct_breaker_clear(CT_BREAK_GIL_DROP);
@@ -97,13 +97,13 @@ void ct_gil_drop (ct_tstate *ts) {
   if (deferred) ct_breaker_clear(CT_BREAK_DEFERRED);  /* while still ours */
   ts->gil_held += ct_now() - ts->t_taken;
   pthread_mutex_lock(&gil.mutex);
-  __atomic_store_n(&gil.locked, 0, __ATOMIC_RELAXED);
+  gil.locked = 0;
   if (gil.priority_waiters > 0)
     pthread_cond_broadcast(&gil.cond);  /* make sure a priority one wakes */
   else if (gil.waiters > 0)
     pthread_cond_signal(&gil.cond);
   pthread_mutex_unlock(&gil.mutex);
-  if (deferred) ct_defer_wake_all(ts);  /* they find the GIL free */
+  if (deferred) ct_defer_wake_all(ts);  /* vm/runtime/ct_defer.c */
 }
 
 /* Called by the holder from the eval breaker on a drop request. */
@@ -124,26 +124,4 @@ void ct_gil_forced_switch (ct_tstate *ts) {
     pthread_cond_wait(&gil.switch_cond, &gil.switch_mutex);
   pthread_mutex_unlock(&gil.switch_mutex);
   ct_gil_take(ts, 0);
-}
-
-/* For a thread about to attach after a short wait (bindings/ct_wait.c):
-   spins up to 'budget' seconds (0: just looks) while another thread holds
-   the GIL, so that a hand-off to a holder about to block costs no sleep
-   and wake-up on the condition variable. Reads 'locked' without the
-   mutex: a hint. Returns 1 if the GIL looked free. */
-int ct_gil_spin_until_free (double budget) {
-  double end;
-  int i;
-  if (__atomic_load_n(&gil.locked, __ATOMIC_RELAXED) == 0) return 1;
-  if (budget <= 0) return 0;
-  end = ct_now() + budget;
-  for (;;) {
-    for (i = 0; i < 32; i++) {
-#if defined(__x86_64__) || defined(__i386__)
-      __builtin_ia32_pause();
-#endif
-      if (__atomic_load_n(&gil.locked, __ATOMIC_RELAXED) == 0) return 1;
-    }
-    if (ct_now() >= end) return 0;
-  }
 }
