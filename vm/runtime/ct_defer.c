@@ -9,7 +9,10 @@
 ** it runs at once on the waker's CPU.
 ** If the holder keeps running instead, the eval breaker makes the wakes
 ** after CT_DEFER_TICKS checks (microseconds of Lua code), so a waiter is
-** never held up longer than that.
+** not held up much longer than before: it would then have waited for the
+** GIL anyway (a switch interval). Measured on the queue ping-pong: 20 us
+** a round trip with immediate wakes, 7 us deferred; bounded-queue
+** throughput about the same for any number of ticks from 16 to 10^5.
 ** A waiter that wakes by itself meanwhile (its timeout) is gone by the
 ** time of the wake: the wake then lands on a word nobody waits on, or is
 ** a spurious wake-up for a later wait at the same address, which every
@@ -17,7 +20,7 @@
 */
 #include "ct_internal.h"
 
-#define CT_DEFER_TICKS 64
+#define CT_DEFER_TICKS 256
 
 void ct_defer_wake (uint32_t *word, int n) {
   ct_tstate *ts = ct_current;
