@@ -8,18 +8,22 @@
 #include "ct_lockword.h"
 #include "ct_wait.h"
 
-/* With the GIL off, spinning pays when the thread that will change the
-   word runs on another core meanwhile: a ping-pong hand-off then costs no
-   sleep and wake-up (each several microseconds, far more on a busy
-   machine). It wastes the CPU when that thread is not running (a busy
-   machine, or one core): then the spin ends without the change, and each
-   such failure costs credit. Without credit, one wait in 16 still spins,
-   to notice when spinning pays again. A success is worth one credit, a
-   failure four, so spinning lasts only while it nearly always works.
-   With the GIL on there is no spinning: the waker holds the GIL, and its
-   wake-up is deferred until it drops it (vm/runtime/ct_defer.c), which
-   measured better than spinning on a busy machine and as good otherwise. */
-#define SPIN_TIME 10e-6
+/* Spinning pays when the thread that will change the word runs on another
+   core meanwhile: a hand-off then costs no sleep and wake-up. Those cost
+   several microseconds on a busy machine and tens on an idle one, whose
+   CPUs doze off (a virtual machine's especially): a queue ping-pong round
+   trip measured 1.5 us spinning against 60-90 us sleeping on an idle
+   two-CPU VM. With the GIL on, a woken waiter also spins until the waker
+   drops the GIL (it usually blocks in turn within microseconds) rather
+   than sleep on the GIL at once.
+   Spinning wastes the CPU when the thread waited for is not running (a
+   busy machine, or one core): then the spin ends without the change, and
+   each such failure costs credit. Without credit, one wait in 16 still
+   spins, to notice when spinning pays again. A success is worth one
+   credit, a failure four, so spinning lasts only while it nearly always
+   works. (Yielding the CPU inside the spin was tried: on a machine whose
+   CPUs are all busy it gives the CPU away for milliseconds.) */
+#define SPIN_TIME 50e-6
 #define CREDIT_MAX 16
 #define CREDIT_FAIL 4
 
@@ -33,7 +37,7 @@ static int ncpu (void) {
 }
 
 double ct_sync_spin_time (void) {
-  return ncpu() < 2 || ct_gil_enabled() ? 0 : SPIN_TIME;
+  return ncpu() < 2 ? 0 : SPIN_TIME;
 }
 
 static int spinners = 0;             /* threads spinning now */
@@ -61,13 +65,23 @@ static void spin_end (int ok) {
   __atomic_sub_fetch(&spinners, 1, __ATOMIC_RELAXED);
 }
 
-/* spins until *word != expected or 'budget' seconds pass; 1 if it changed */
-static int spin_on (uint32_t *word, uint32_t expected, double budget) {
+static int word_changed (uint32_t *word, uint32_t expected) {
+  return __atomic_load_n(word, __ATOMIC_ACQUIRE) != expected;
+}
+
+static int gil_free (uint32_t *unused, uint32_t unused2) {
+  (void)unused; (void)unused2;
+  return !ct_gil_held();
+}
+
+/* spins until done(word, expected) or 'budget' seconds pass; 1 if done */
+static int spin_until (int (*done) (uint32_t *, uint32_t), uint32_t *word,
+                       uint32_t expected, double budget) {
   double end = ct_now() + budget;
   int i;
   for (;;) {
     for (i = 0; i < 32; i++) {
-      if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != expected) return 1;
+      if (done(word, expected)) return 1;
       ct_cpu_relax();
     }
     if (ct_now() >= end) return 0;
@@ -82,7 +96,7 @@ int ct_sync_wait (uint32_t *word, uint32_t expected, uint32_t *sleepers,
   int slept_long = 0;
   int spun = 0;
   if (spin_begin()) {
-    spun = spin_on(word, expected, ct_sync_spin_time());
+    spun = spin_until(word_changed, word, expected, SPIN_TIME);
     spin_end(spun);
   }
   if (!spun) {
@@ -108,6 +122,9 @@ int ct_sync_wait (uint32_t *word, uint32_t expected, uint32_t *sleepers,
     slept_long = ct_now() - t0 >= (double)__atomic_load_n(
         &ct_rt.switch_interval_ns, __ATOMIC_RELAXED) * 1e-9;
   }
+  if (ct_gil_enabled() && result == CT_WAIT_CHANGED && !slept_long &&
+      ct_gil_held() && spin_begin())
+    spin_end(spin_until(gil_free, NULL, 0, SPIN_TIME));
   if (ts != NULL) {  /* --stats */
     ts->lock_waits++;
     ts->lock_waited += ct_now() - t_begin;

@@ -83,6 +83,7 @@ void ct_gil_take (ct_tstate *ts, int priority);
 void ct_gil_drop (ct_tstate *ts);
 void ct_gil_forced_switch (ct_tstate *ts);
 void ct_gil_reinit_after_fork (ct_tstate *ts);
+int ct_gil_held (void);
 
 /* ct_breaker.c */
 void ct_breaker_set (unsigned bits);
