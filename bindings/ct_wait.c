@@ -15,7 +15,8 @@
    trip measured 1.5 us spinning against 60-90 us sleeping on an idle
    two-CPU VM. With the GIL on, a woken waiter also spins until the waker
    drops the GIL (it usually blocks in turn within microseconds) rather
-   than sleep on the GIL at once.
+   than sleep on the GIL at once; briefly, as a holder that does not block
+   soon keeps the GIL for a whole switch interval.
    Spinning wastes the CPU when the thread waited for is not running (a
    busy machine, or one core): then the spin ends without the change, and
    each such failure costs credit. Without credit, one wait in 16 still
@@ -23,7 +24,8 @@
    credit, a failure four, so spinning lasts only while it nearly always
    works. (Yielding the CPU inside the spin was tried: on a machine whose
    CPUs are all busy it gives the CPU away for milliseconds.) */
-#define SPIN_TIME 50e-6
+#define SPIN_TIME 50e-6      /* for the word */
+#define SPIN_GIL_TIME 10e-6  /* for the GIL, once woken */
 #define CREDIT_MAX 16
 #define CREDIT_FAIL 4
 
@@ -124,7 +126,7 @@ int ct_sync_wait (uint32_t *word, uint32_t expected, uint32_t *sleepers,
   }
   if (ct_gil_enabled() && result == CT_WAIT_CHANGED && !slept_long &&
       ct_gil_held() && spin_begin())
-    spin_end(spin_until(gil_free, NULL, 0, SPIN_TIME));
+    spin_end(spin_until(gil_free, NULL, 0, SPIN_GIL_TIME));
   if (ts != NULL) {  /* --stats */
     ts->lock_waits++;
     ts->lock_waited += ct_now() - t_begin;
