@@ -30,10 +30,12 @@
 #define CREDIT_FAIL 4
 
 static int ncpu (void) {
-  static int n = 0;
+  static int cached = 0;
+  int n = __atomic_load_n(&cached, __ATOMIC_RELAXED);
   if (n == 0) {
     long v = sysconf(_SC_NPROCESSORS_ONLN);
     n = v > 0 ? (int)v : 1;
+    __atomic_store_n(&cached, n, __ATOMIC_RELAXED);
   }
   return n;
 }
