@@ -40,7 +40,7 @@ static int ncpu (void) {
   return n;
 }
 
-double ct_sync_spin_time (void) {
+static double spin_time (void) {
   return ncpu() < 2 ? 0 : SPIN_TIME;
 }
 
@@ -51,7 +51,7 @@ static unsigned spin_probe = 0;
 /* may this thread spin now? if so it counts as a spinner until spin_end */
 static int spin_begin (void) {
   int n;
-  if (ct_sync_spin_time() <= 0) return 0;
+  if (spin_time() <= 0) return 0;
   if (__atomic_load_n(&spin_credit, __ATOMIC_RELAXED) <= 0 &&
       (__atomic_add_fetch(&spin_probe, 1, __ATOMIC_RELAXED) & 15) != 0)
     return 0;
@@ -155,7 +155,7 @@ void ct_mutex_lock_slow (uint32_t *m) {
    the spinner keeps the GIL, so spinning would only delay it. */
 int ct_lockword_spin (uint32_t *w) {
   int i;
-  if (ct_gil_enabled() || ct_sync_spin_time() <= 0) return 0;
+  if (ct_gil_enabled() || spin_time() <= 0) return 0;
   for (i = 0; i < 200; i++) {
     ct_cpu_relax();
     if (__atomic_load_n(w, __ATOMIC_RELAXED) == 0 && ct_lockword_try(w))

@@ -3,7 +3,8 @@
 ** Semaphore, Condition, Queue). A waiter detaches, spins a little when
 ** that is likely to pay (another core may change the word within
 ** microseconds), then sleeps on the futex, counted in a 'sleepers' word so
-** that a waker makes the wake system call only when someone sleeps.
+** that a waker makes the wake system call only when someone sleeps. The
+** policy (how long, when not at all) is in ct_wait.c.
 **
 ** Protocol (both sides sequentially consistent, so no wakeup is lost):
 **   waiter: reads 'expected' under its own logic, then ct_sync_wait
@@ -38,19 +39,14 @@ static inline void ct_sync_wake (uint32_t *word, uint32_t *sleepers, int n) {
     ct_defer_wake(word, n);
 }
 
-/* A bumped generation word and its wake, the usual waker side. */
-static inline void ct_sync_bump (uint32_t *word, uint32_t *sleepers, int n) {
-  __atomic_fetch_add(word, 1, __ATOMIC_SEQ_CST);
-  ct_sync_wake(word, sleepers, n);
-}
-
 /* ---- wait lists -----------------------------------------------------------
 ** FIFO lists of waiters, each waiting on its own word on its C stack, for
 ** primitives that wake a given number of waiters (Condition.notify, a
 ** queue's put waking one getter). A waker pops the waiters it wakes, so
 ** it never wakes one twice nor makes a wake call for nobody. The list is
 ** guarded by the primitive's lock; a woken waiter takes that lock before
-** it returns, which also waits for the waker to be done with its word. */
+** it returns, which also waits for the waker to be done with its word
+** (with the GIL on the wake itself comes later: vm/runtime/ct_defer.c). */
 typedef struct ct_waiter {
   struct ct_waiter *prev, *next;
   uint32_t signaled;   /* futex word: 1 once popped by a waker */
@@ -107,9 +103,6 @@ static inline int ct_waiter_wait (ct_waiter *w, const struct timespec *deadline)
   return r;
 }
 
-/* How long (seconds) a waiter spins before it sleeps: 0 on one CPU. */
-double ct_sync_spin_time (void);
-
 /* ---- a small internal mutex ---------------------------------------------
 ** For native bookkeeping only (lists of waiters, counters): never held
 ** while touching Lua or blocking, so a waiter spins, then sleeps on the
@@ -129,7 +122,8 @@ static inline void ct_mutex_unlock (uint32_t *m) {
 }
 
 /* Bounded spin on a ct_lockword (bindings/ct_lockword.h) before its slow
-   path: worth it when the holder runs on another core. 1 if acquired. */
+   path, with the GIL off only (the holder then runs on another core).
+   1 if acquired. */
 int ct_lockword_spin (uint32_t *w);
 
 /* one relaxation step inside a spin loop */
