@@ -7,6 +7,7 @@
 
 #include "ct_handle.h"
 #include "ct_internal.h"
+#include "ct_lock.h"
 #include "ct_lockword.h"
 #include "lauxlib.h"
 
@@ -40,12 +41,7 @@ int ct_lockword_release (uint32_t *w) {
 
 /* ---- Lock --------------------------------------------------------------- */
 
-typedef struct ct_lock {
-  const ct_kind *kind;
-  uint32_t word;
-} ct_lock;
-
-static const ct_kind lock_kind = {"Lock"};
+const ct_kind ct_lock_kind = {"Lock"};
 
 /* the (blocking, timeout) arguments of acquire, as Python checks them */
 static struct timespec *acquire_args (lua_State *L, int *blocking,
@@ -63,7 +59,7 @@ static struct timespec *acquire_args (lua_State *L, int *blocking,
    as its metatable and is itself the instance (what threading.Lock()
    returns: see stdlib/threading.lua) */
 static int lock_new (lua_State *L) {
-  ct_lock *lk = (ct_lock *)ct_newhandle(L, sizeof(ct_lock), &lock_kind);
+  ct_lock *lk = (ct_lock *)ct_newhandle(L, sizeof(ct_lock), &ct_lock_kind);
   lk->word = 0;
   if (lua_istable(L, 1)) {
     lua_pushvalue(L, 1);
@@ -73,7 +69,7 @@ static int lock_new (lua_State *L) {
 }
 
 static int lock_acquire (lua_State *L) {
-  ct_lock *lk = (ct_lock *)ct_checkhandle(L, 1, &lock_kind);
+  ct_lock *lk = (ct_lock *)ct_checkhandle(L, 1, &ct_lock_kind);
   if (lua_gettop(L) <= 1) {  /* plain acquire(): the common case */
     if (!ct_lockword_try(&lk->word))
       ct_lockword_acquire_slow(L, &lk->word, NULL);
@@ -92,52 +88,45 @@ static int lock_acquire (lua_State *L) {
 }
 
 static int lock_release (lua_State *L) {
-  ct_lock *lk = (ct_lock *)ct_checkhandle(L, 1, &lock_kind);
+  ct_lock *lk = (ct_lock *)ct_checkhandle(L, 1, &ct_lock_kind);
   if (!ct_lockword_release(&lk->word))
     return luaL_error(L, "release unlocked lock");
   return 0;
 }
 
 static int lock_locked (lua_State *L) {
-  ct_lock *lk = (ct_lock *)ct_checkhandle(L, 1, &lock_kind);
+  ct_lock *lk = (ct_lock *)ct_checkhandle(L, 1, &ct_lock_kind);
   lua_pushboolean(L, __atomic_load_n(&lk->word, __ATOMIC_RELAXED) != 0);
   return 1;
 }
 
 /* ---- RLock -------------------------------------------------------------- */
 
-typedef struct ct_rlock {
-  const ct_kind *kind;
-  uint32_t word;
-  uint64_t owner;        /* ident of the holder, 0 if none (atomic) */
-  lua_Integer count;     /* only touched by the owner */
-} ct_rlock;
-
-static const ct_kind rlock_kind = {"RLock"};
+const ct_kind ct_rlock_kind = {"RLock"};
 
 static uint64_t my_ident (void) {
   return (uint64_t)pthread_self();
 }
 
 static int rlock_new (lua_State *L) {
-  ct_rlock *r = (ct_rlock *)ct_newhandle(L, sizeof(ct_rlock), &rlock_kind);
+  ct_rlock *r = (ct_rlock *)ct_newhandle(L, sizeof(ct_rlock), &ct_rlock_kind);
   r->word = 0;
   r->owner = 0;
   r->count = 0;
   return 1;
 }
 
-static int rlock_owned (ct_rlock *r) {
+int ct_rlock_owned (ct_rlock *r) {
   return __atomic_load_n(&r->owner, __ATOMIC_RELAXED) == my_ident();
 }
 
 static int rlock_acquire (lua_State *L) {
-  ct_rlock *r = (ct_rlock *)ct_checkhandle(L, 1, &rlock_kind);
+  ct_rlock *r = (ct_rlock *)ct_checkhandle(L, 1, &ct_rlock_kind);
   int blocking;
   struct timespec tsb;
   struct timespec *dl = acquire_args(L, &blocking, &tsb);
   int got;
-  if (rlock_owned(r)) {
+  if (ct_rlock_owned(r)) {
     r->count++;
     lua_pushboolean(L, 1);
     return 1;
@@ -153,8 +142,8 @@ static int rlock_acquire (lua_State *L) {
 }
 
 static int rlock_release (lua_State *L) {
-  ct_rlock *r = (ct_rlock *)ct_checkhandle(L, 1, &rlock_kind);
-  if (!rlock_owned(r) || r->count == 0)
+  ct_rlock *r = (ct_rlock *)ct_checkhandle(L, 1, &ct_rlock_kind);
+  if (!ct_rlock_owned(r) || r->count == 0)
     return luaL_error(L, "cannot release un-acquired lock");
   if (--r->count == 0) {
     __atomic_store_n(&r->owner, 0, __ATOMIC_RELAXED);
@@ -164,40 +153,47 @@ static int rlock_release (lua_State *L) {
 }
 
 static int rlock_locked (lua_State *L) {
-  ct_rlock *r = (ct_rlock *)ct_checkhandle(L, 1, &rlock_kind);
+  ct_rlock *r = (ct_rlock *)ct_checkhandle(L, 1, &ct_rlock_kind);
   lua_pushboolean(L, __atomic_load_n(&r->word, __ATOMIC_RELAXED) != 0);
   return 1;
 }
 
 static int rlock_is_owned (lua_State *L) {
-  ct_rlock *r = (ct_rlock *)ct_checkhandle(L, 1, &rlock_kind);
-  lua_pushboolean(L, rlock_owned(r));
+  ct_rlock *r = (ct_rlock *)ct_checkhandle(L, 1, &ct_rlock_kind);
+  lua_pushboolean(L, ct_rlock_owned(r));
   return 1;
 }
 
 /* release_save(): releases completely, returns the recursion count (for
    Condition.wait on an RLock) */
-static int rlock_release_save (lua_State *L) {
-  ct_rlock *r = (ct_rlock *)ct_checkhandle(L, 1, &rlock_kind);
-  lua_Integer n;
-  if (!rlock_owned(r) || r->count == 0)
-    return luaL_error(L, "cannot release un-acquired lock");
-  n = r->count;
+lua_Integer ct_rlock_release_save (ct_rlock *r) {
+  lua_Integer n = r->count;
   r->count = 0;
   __atomic_store_n(&r->owner, 0, __ATOMIC_RELAXED);
   ct_lockword_release(&r->word);
-  lua_pushinteger(L, n);
+  return n;
+}
+
+static int rlock_release_save (lua_State *L) {
+  ct_rlock *r = (ct_rlock *)ct_checkhandle(L, 1, &ct_rlock_kind);
+  if (!ct_rlock_owned(r) || r->count == 0)
+    return luaL_error(L, "cannot release un-acquired lock");
+  lua_pushinteger(L, ct_rlock_release_save(r));
   return 1;
 }
 
 /* acquire_restore(count): acquires and sets the recursion count */
-static int rlock_acquire_restore (lua_State *L) {
-  ct_rlock *r = (ct_rlock *)ct_checkhandle(L, 1, &rlock_kind);
-  lua_Integer n = luaL_checkinteger(L, 2);
+void ct_rlock_acquire_restore (lua_State *L, ct_rlock *r, lua_Integer n) {
   if (!ct_lockword_try(&r->word))
     ct_lockword_acquire_slow(L, &r->word, NULL);
   __atomic_store_n(&r->owner, my_ident(), __ATOMIC_RELAXED);
   r->count = n;
+}
+
+static int rlock_acquire_restore (lua_State *L) {
+  ct_rlock *r = (ct_rlock *)ct_checkhandle(L, 1, &ct_rlock_kind);
+  lua_Integer n = luaL_checkinteger(L, 2);
+  ct_rlock_acquire_restore(L, r, n);
   return 0;
 }
 

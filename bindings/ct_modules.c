@@ -15,6 +15,7 @@ int luaopen_ct_time (lua_State *L);
 int luaopen_ct_threading (lua_State *L);
 int luaopen_ct_aio (lua_State *L);
 int luaopen_ct_multiprocessing (lua_State *L);
+int luaopen_ct_queue (lua_State *L);
 void ct_open_os_additions (lua_State *L);
 void ct_open_print (lua_State *L);
 
@@ -23,6 +24,7 @@ static const luaL_Reg natives[] = {
   {"cthreads.native.threading", luaopen_ct_threading},
   {"cthreads.native.asyncio", luaopen_ct_aio},
   {"cthreads.native.multiprocessing", luaopen_ct_multiprocessing},
+  {"cthreads.native.queue", luaopen_ct_queue},
   {NULL, NULL}
 };
 
@@ -30,6 +32,7 @@ static const luaL_Reg natives[] = {
 static const char *const builtins[][2] = {
   {"time", "cthreads.native.time"},
   {"threading", "cthreads.threading"},
+  {"queue", "cthreads.queue"},
   {"asyncio", "cthreads.asyncio"},
   {"multiprocessing", "cthreads.multiprocessing"},
   {NULL, NULL}

@@ -177,7 +177,10 @@ static const luaL_Reg thread_funcs[] = {
   {NULL, NULL}
 };
 
-void ct_lock_register (lua_State *L);  /* ct_lock.c */
+void ct_lock_register (lua_State *L);       /* ct_lock.c */
+void ct_event_register (lua_State *L);      /* ct_event.c */
+void ct_semaphore_register (lua_State *L);  /* ct_semaphore.c */
+void ct_condition_register (lua_State *L);  /* ct_condition.c */
 
 /* the native half of the threading module (stdlib/threading.lua) */
 int luaopen_ct_threading (lua_State *L) {
@@ -187,5 +190,8 @@ int luaopen_ct_threading (lua_State *L) {
   lua_pushinteger(L, (lua_Integer)(uint64_t)pthread_self());
   lua_setfield(L, -2, "main_ident");
   ct_lock_register(L);
+  ct_event_register(L);
+  ct_semaphore_register(L);
+  ct_condition_register(L);
   return 1;
 }

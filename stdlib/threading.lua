@@ -378,4 +378,7 @@ M._time = require("cthreads.native.time")
 M._native = native
 M._active = active
 
+-- Condition, Semaphore, BoundedSemaphore, Event, Timer, Barrier, Local
+require("cthreads.threading_sync")(M)
+
 return M

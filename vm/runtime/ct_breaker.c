@@ -35,6 +35,8 @@ void ct_breaker_handle (lua_State *L) {
   if (ts == NULL) return;  /* a thread the runtime does not know */
   if (bits & CT_BREAK_SIGNAL)
     ct_check_interrupt(L);
+  if (bits & CT_BREAK_DEFERRED)
+    ct_defer_tick(ts);
   if ((bits & CT_BREAK_GIL_DROP) && ct_rt.gil_on)
     ct_gil_forced_switch(ts);
 }

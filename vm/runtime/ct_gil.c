@@ -36,7 +36,7 @@ void ct_gil_init (void) {
   pthread_mutex_init(&gil.switch_mutex, NULL);
   init_cond(&gil.cond);
   init_cond(&gil.switch_cond);
-  gil.locked = 0;
+  __atomic_store_n(&gil.locked, 0, __ATOMIC_RELAXED);
   gil.waiters = gil.priority_waiters = 0;
   gil.switch_number = 0;
   gil.last_holder = NULL;
@@ -45,7 +45,7 @@ void ct_gil_init (void) {
 /* After fork the child has one thread, which holds the GIL. */
 void ct_gil_reinit_after_fork (ct_tstate *ts) {
   ct_gil_init();
-  gil.locked = 1;
+  __atomic_store_n(&gil.locked, 1, __ATOMIC_RELAXED);
   gil.last_holder = ts;
   ct_breaker_clear(CT_BREAK_GIL_DROP);
 }
@@ -74,7 +74,7 @@ void ct_gil_take (ct_tstate *ts, int priority) {
     }
     if (priority) gil.priority_waiters--;
   }
-  gil.locked = 1;
+  __atomic_store_n(&gil.locked, 1, __ATOMIC_RELAXED);
   gil.switch_number++;
   /* the request (if any) is served; a remaining waiter raises it again */
   ct_breaker_clear(CT_BREAK_GIL_DROP);
@@ -93,14 +93,17 @@ void ct_gil_take (ct_tstate *ts, int priority) {
 }
 
 void ct_gil_drop (ct_tstate *ts) {
+  int deferred = ts->ndeferred > 0;
+  if (deferred) ct_breaker_clear(CT_BREAK_DEFERRED);  /* while still ours */
   ts->gil_held += ct_now() - ts->t_taken;
   pthread_mutex_lock(&gil.mutex);
-  gil.locked = 0;
+  __atomic_store_n(&gil.locked, 0, __ATOMIC_RELAXED);
   if (gil.priority_waiters > 0)
     pthread_cond_broadcast(&gil.cond);  /* make sure a priority one wakes */
   else if (gil.waiters > 0)
     pthread_cond_signal(&gil.cond);
   pthread_mutex_unlock(&gil.mutex);
+  if (deferred) ct_defer_wake_all(ts);  /* vm/runtime/ct_defer.c */
 }
 
 /* Called by the holder from the eval breaker on a drop request. */
@@ -127,4 +130,10 @@ void ct_gil_forced_switch (ct_tstate *ts) {
     ts->t_detached = 0;
     ct_trace_attach(ts, dropped, ts->t_taken);
   }
+}
+
+/* Whether some thread holds the GIL: a hint read without the mutex, for a
+   woken waiter that spins until the holder lets go (bindings/ct_wait.c). */
+int ct_gil_held (void) {
+  return __atomic_load_n(&gil.locked, __ATOMIC_RELAXED) != 0;
 }

@@ -20,6 +20,9 @@ enum { CT_DETACHED, CT_ATTACHED, CT_SUSPENDED };
 /* bits of ct_breaker_word */
 #define CT_BREAK_GIL_DROP	1u  /* a waiter asks the GIL holder to switch */
 #define CT_BREAK_SIGNAL		2u  /* Ctrl-C for the main thread */
+#define CT_BREAK_DEFERRED	4u  /* the GIL holder has deferred wakes to make */
+
+#define CT_DEFER_MAX 8        /* deferred wakes a thread holds at most */
 
 struct ct_tstate {
   unsigned id;            /* 0 for the main thread, then in creation order */
@@ -44,6 +47,10 @@ struct ct_tstate {
   double gil_held, gil_waited, lock_waited;
   unsigned long gil_takes, switches, forced_drops, lock_waits;
   double cpu_time;        /* filled when the thread ends */
+  /* deferred wakes (ct_defer.c), only while holding the GIL */
+  int ndeferred, defer_ticks;
+  uint32_t *deferred_word[CT_DEFER_MAX];
+  int deferred_n[CT_DEFER_MAX];
   struct ct_tstate *next; /* all thread states, newest first */
 };
 
@@ -86,10 +93,16 @@ void ct_gil_take (ct_tstate *ts, int priority);
 void ct_gil_drop (ct_tstate *ts);
 void ct_gil_forced_switch (ct_tstate *ts);
 void ct_gil_reinit_after_fork (ct_tstate *ts);
+int ct_gil_held (void);
 
 /* ct_breaker.c */
 void ct_breaker_set (unsigned bits);
 void ct_breaker_clear (unsigned bits);
+
+/* ct_defer.c: wake-ups made when the GIL is next dropped (GIL on) */
+void ct_defer_wake (uint32_t *word, int n);
+void ct_defer_wake_all (ct_tstate *ts);
+void ct_defer_tick (ct_tstate *ts);
 
 /* ct_tstate.c */
 ct_tstate *ct_tstate_new (const char *name, int daemon);

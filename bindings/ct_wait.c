@@ -1,0 +1,165 @@
+/*
+** Waiting for the synchronisation primitives (see ct_wait.h): spin a
+** little when that pays, then sleep on the futex, detached.
+*/
+#include <errno.h>
+#include <unistd.h>
+
+#include "ct_lockword.h"
+#include "ct_wait.h"
+
+/* Spinning pays when the thread that will change the word runs on another
+   core meanwhile: a hand-off then costs no sleep and wake-up. Those cost
+   several microseconds on a busy machine and tens on an idle one, whose
+   CPUs doze off (a virtual machine's especially): a queue ping-pong round
+   trip measured 1.5 us spinning against 60-90 us sleeping on an idle
+   two-CPU VM. With the GIL on, a woken waiter also spins until the waker
+   drops the GIL (it usually blocks in turn within microseconds) rather
+   than sleep on the GIL at once; briefly, as a holder that does not block
+   soon keeps the GIL for a whole switch interval.
+   Spinning wastes the CPU when the thread waited for is not running (a
+   busy machine, or one core): then the spin ends without the change, and
+   each such failure costs credit. Without credit, one wait in 16 still
+   spins, to notice when spinning pays again. A success is worth one
+   credit, a failure four, so spinning lasts only while it nearly always
+   works. (Yielding the CPU inside the spin was tried: on a machine whose
+   CPUs are all busy it gives the CPU away for milliseconds.) */
+#define SPIN_TIME 50e-6      /* for the word */
+#define SPIN_GIL_TIME 10e-6  /* for the GIL, once woken */
+#define CREDIT_MAX 16
+#define CREDIT_FAIL 4
+
+static int ncpu (void) {
+  static int cached = 0;
+  int n = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+  if (n == 0) {
+    long v = sysconf(_SC_NPROCESSORS_ONLN);
+    n = v > 0 ? (int)v : 1;
+    __atomic_store_n(&cached, n, __ATOMIC_RELAXED);
+  }
+  return n;
+}
+
+static double spin_time (void) {
+  return ncpu() < 2 ? 0 : SPIN_TIME;
+}
+
+static int spinners = 0;             /* threads spinning now */
+static int spin_credit = CREDIT_MAX;
+static unsigned spin_probe = 0;
+
+/* may this thread spin now? if so it counts as a spinner until spin_end */
+static int spin_begin (void) {
+  int n;
+  if (spin_time() <= 0) return 0;
+  if (__atomic_load_n(&spin_credit, __ATOMIC_RELAXED) <= 0 &&
+      (__atomic_add_fetch(&spin_probe, 1, __ATOMIC_RELAXED) & 15) != 0)
+    return 0;
+  n = __atomic_add_fetch(&spinners, 1, __ATOMIC_RELAXED);
+  if (n <= ncpu()) return 1;
+  __atomic_sub_fetch(&spinners, 1, __ATOMIC_RELAXED);
+  return 0;
+}
+
+/* the spin worked (ok) or not; racy updates only blur the estimate */
+static void spin_end (int ok) {
+  int c = __atomic_load_n(&spin_credit, __ATOMIC_RELAXED);
+  c = ok ? (c < CREDIT_MAX ? c + 1 : c) : (c > CREDIT_FAIL ? c - CREDIT_FAIL : 0);
+  __atomic_store_n(&spin_credit, c, __ATOMIC_RELAXED);
+  __atomic_sub_fetch(&spinners, 1, __ATOMIC_RELAXED);
+}
+
+static int word_changed (uint32_t *word, uint32_t expected) {
+  return __atomic_load_n(word, __ATOMIC_ACQUIRE) != expected;
+}
+
+static int gil_free (uint32_t *unused, uint32_t unused2) {
+  (void)unused; (void)unused2;
+  return !ct_gil_held();
+}
+
+/* spins until done(word, expected) or 'budget' seconds pass; 1 if done */
+static int spin_until (int (*done) (uint32_t *, uint32_t), uint32_t *word,
+                       uint32_t expected, double budget) {
+  double end = ct_now() + budget;
+  int i;
+  for (;;) {
+    for (i = 0; i < 32; i++) {
+      if (done(word, expected)) return 1;
+      ct_cpu_relax();
+    }
+    if (ct_now() >= end) return 0;
+  }
+}
+
+int ct_sync_wait (uint32_t *word, uint32_t expected, uint32_t *sleepers,
+                  const struct timespec *deadline) {
+  ct_tstate *ts = ct_detach();
+  double t_begin = ct_now();
+  int result = CT_WAIT_CHANGED;
+  int slept_long = 0;
+  int spun = 0;
+  if (spin_begin()) {
+    spun = spin_until(word_changed, word, expected, SPIN_TIME);
+    spin_end(spun);
+  }
+  if (!spun) {
+    double t0 = ct_now();
+    __atomic_fetch_add(sleepers, 1, __ATOMIC_SEQ_CST);
+    while (__atomic_load_n(word, __ATOMIC_SEQ_CST) == expected) {
+      int r = ct_futex_wait(word, expected, deadline, 0);
+      if (r == ETIMEDOUT) {
+        result = CT_WAIT_TIMEOUT;
+        break;
+      }
+      if (r == EINTR && ts != NULL && ts->is_main &&
+          __atomic_load_n(&ct_rt.interrupt_pending, __ATOMIC_SEQ_CST)) {
+        result = CT_WAIT_INTERRUPT;
+        break;
+      }
+    }
+    __atomic_fetch_sub(sleepers, 1, __ATOMIC_SEQ_CST);
+    /* A thread that slept a whole switch interval or more is like one
+       back from I/O: it asks for the GIL at once. A short sleep (a
+       producer/consumer hand-off) does not, so that the running thread
+       keeps the GIL for its interval and items move in batches. */
+    slept_long = ct_now() - t0 >= (double)__atomic_load_n(
+        &ct_rt.switch_interval_ns, __ATOMIC_RELAXED) * 1e-9;
+  }
+  if (ct_gil_enabled() && result == CT_WAIT_CHANGED && !slept_long &&
+      ct_gil_held() && spin_begin())
+    spin_end(spin_until(gil_free, NULL, 0, SPIN_GIL_TIME));
+  if (ts != NULL) {  /* --stats */
+    ts->lock_waits++;
+    ts->lock_waited += ct_now() - t_begin;
+  }
+  ct_attach(ts, slept_long);
+  return result;
+}
+
+void ct_mutex_lock_slow (uint32_t *m) {
+  int i;
+  for (i = 0; i < 100; i++) {
+    uint32_t expected = 0;
+    ct_cpu_relax();
+    if (__atomic_load_n(m, __ATOMIC_RELAXED) == 0 &&
+        __atomic_compare_exchange_n(m, &expected, 1, 0, __ATOMIC_ACQUIRE,
+                                    __ATOMIC_RELAXED))
+      return;
+  }
+  while (__atomic_exchange_n(m, 2, __ATOMIC_ACQUIRE) != 0)
+    ct_futex_wait(m, 2, NULL, 0);
+}
+
+/* Only with the GIL off: with it on, the holder of 'w' cannot run while
+   the spinner keeps the GIL, so spinning would only delay it. */
+int ct_lockword_spin (uint32_t *w) {
+  int i;
+  if (ct_gil_enabled() || spin_time() <= 0) return 0;
+  for (i = 0; i < 200; i++) {
+    ct_cpu_relax();
+    if (__atomic_load_n(w, __ATOMIC_RELAXED) == 0 && ct_lockword_try(w))
+      return 1;
+  }
+  return 0;
+}
