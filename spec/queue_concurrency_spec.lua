@@ -221,6 +221,10 @@ describe("queue shutdown under load", function()
         end
       end)
     end
+    -- the consumer that takes the 500th item in all shuts the queue down
+    -- mid-stream (counting per consumer could leave both waiting forever
+    -- when one of them takes nearly everything)
+    local total, total_lock = 0, threading.Lock()
     for c = 1, 2 do
       local mine = {}
       taken[c] = mine
@@ -232,7 +236,8 @@ describe("queue shutdown under load", function()
             return
           end
           mine[#mine + 1] = item
-          if #mine == 500 and c == 1 then q:shutdown() end  -- mid-stream
+          local last = total_lock:with(function() total = total + 1; return total == 500 end)
+          if last then q:shutdown() end
         end
       end)
     end
