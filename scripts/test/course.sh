@@ -4,7 +4,7 @@
 # the reason), under `timeout`, with CTHREADS_TIME_SCALE=0.05 so the sleeps
 # are short; exit status, stderr and the stdout patterns in
 # scripts/course/expected.txt are checked. Scripts needing a module this
-# build lacks are skipped with the reason (CTHREADS_COURSE_STRICT=1: fail).
+# build lacks are skipped with the reason (they fail unless CTHREADS_COURSE_STRICT=0).
 #   scripts/test/course.sh [--gil-only] [FILTER...]    e.g. course.sh sync/
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
