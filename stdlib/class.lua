@@ -14,6 +14,7 @@
 local type, error, pairs, getmetatable, setmetatable, rawget, rawset, rawequal =
       type, error, pairs, getmetatable, setmetatable, rawget, rawset, rawequal
 
+local select, unpack = select, table.unpack
 local M = {}
 
 local function class_tostring(cls)
@@ -156,6 +157,56 @@ function M.checkself(obj, cls, fname)
   if Object.is(cls, obj) then return obj end
   M.argerror(1, fname, ("%s expected, got %s"):format(rawget(cls, "__name"),
                                                       M.typename(obj)), 3)
+end
+
+-- a table without a metatable: a constructor's named fields, Class{...}
+function M.is_plain_table(v)
+  return type(v) == "table" and getmetatable(v) == nil
+end
+
+-- Thread and Process constructor arguments, as one table of options:
+-- Class{target=, args=, kwargs=, name=, daemon=}, or Class(target, ...)
+-- where name, args, kwargs and daemon are recognised by type (Python's
+-- positional order, group left out; a leading nil is group=None).
+-- 'fname' names the constructor in bad-argument errors.
+function M.worker_options(fname, ...)
+  local o
+  local first = ...
+  if select("#", ...) == 1 and M.is_plain_table(first) then
+    o = first
+  else
+    o = {}
+    local args = {...}
+    local i = 1
+    if args[1] == nil and select("#", ...) > 1 then i = 2 end
+    o.target = args[i]
+    for j = i + 1, select("#", ...) do
+      local v = args[j]
+      if type(v) == "string" then o.name = v
+      elseif type(v) == "boolean" then o.daemon = v
+      elseif type(v) == "table" then
+        if o.args == nil then o.args = v else o.kwargs = v end
+      elseif v ~= nil then
+        M.argerror(j, fname, "unexpected " .. type(v), 3)
+      end
+    end
+  end
+  M.checktype(o.target, "function", 1, fname, true)
+  M.checktype(o.args, "table", 1, fname, true)
+  M.checktype(o.kwargs, "table", 1, fname, true)
+  M.checktype(o.daemon, "boolean", 1, fname, true)
+  return o
+end
+
+-- target(args..., kwargs): kwargs, when given, is one extra last argument
+function M.call_target(target, args, kwargs)
+  local n = args.n or #args
+  if kwargs ~= nil then
+    local all = {unpack(args, 1, n)}
+    all[n + 1] = kwargs
+    return target(unpack(all, 1, n + 1))
+  end
+  return target(unpack(args, 1, n))
 end
 
 return M

@@ -79,9 +79,7 @@ end
 
 M._hold, M._with = hold, with
 
-local function is_plain_table(v)
-  return type(v) == "table" and getmetatable(v) == nil
-end
+local is_plain_table = class.is_plain_table
 
 -- the constructor's arguments as one table: either Class{name = value}
 -- or positional ones given in 'order'
@@ -122,31 +120,7 @@ local parent = nil
 -- [args], [kwargs], [daemon]) with the optional ones recognised by type
 -- (Python's positional order, group left out; a leading nil is group=None)
 function Process:init(...)
-  local o
-  local first = ...
-  if select("#", ...) == 1 and is_plain_table(first) then
-    o = first
-  else
-    o = {}
-    local args = {...}
-    local i = 1
-    if args[1] == nil and select("#", ...) > 1 then i = 2 end
-    o.target = args[i]
-    for j = i + 1, select("#", ...) do
-      local v = args[j]
-      if type(v) == "string" then o.name = v
-      elseif type(v) == "boolean" then o.daemon = v
-      elseif type(v) == "table" then
-        if o.args == nil then o.args = v else o.kwargs = v end
-      elseif v ~= nil then
-        argerror(j, "Process", "unexpected " .. type(v), 2)
-      end
-    end
-  end
-  checktype(o.target, "function", 1, "Process", true)
-  checktype(o.args, "table", 1, "Process", true)
-  checktype(o.kwargs, "table", 1, "Process", true)
-  checktype(o.daemon, "boolean", 1, "Process", true)
+  local o = class.worker_options("Process", ...)
   current._counter = current._counter + 1
   local identity = {unpack(current._identity)}
   identity[#identity + 1] = current._counter
@@ -165,16 +139,8 @@ function Process:init(...)
 end
 
 function Process:run()
-  local target = self.target
-  if target ~= nil then
-    local args = self.args
-    local n = args.n or #args
-    if self.kwargs ~= nil then
-      local all = {unpack(args, 1, n)}
-      all[n + 1] = self.kwargs
-      return target(unpack(all, 1, n + 1))
-    end
-    return target(unpack(args, 1, n))
+  if self.target ~= nil then
+    return class.call_target(self.target, self.args, self.kwargs)
   end
 end
 

@@ -128,39 +128,11 @@ local shutting_down = false
 local Thread = Object:extend("Thread")
 M.Thread = Thread
 
-local function is_plain_table(v)
-  return type(v) == "table" and getmetatable(v) == nil
-end
-
 -- Thread{target=, args=, kwargs=, name=, daemon=} or
 -- Thread(target, [name], [args], [kwargs], [daemon]) where the optional
 -- ones are recognised by type (Python's positional order, group left out).
 function Thread:init(...)
-  local o
-  local first = ...
-  if select("#", ...) == 1 and is_plain_table(first) then
-    o = first
-  else
-    o = {}
-    local args = {...}
-    local i = 1
-    if args[1] == nil and select("#", ...) > 1 then i = 2 end  -- Python's group=None
-    o.target = args[i]
-    for j = i + 1, select("#", ...) do
-      local v = args[j]
-      if type(v) == "string" then o.name = v
-      elseif type(v) == "boolean" then o.daemon = v
-      elseif type(v) == "table" then
-        if o.args == nil then o.args = v else o.kwargs = v end
-      elseif v ~= nil then
-        argerror(j, "Thread", "unexpected " .. type(v), 2)
-      end
-    end
-  end
-  checktype(o.target, "function", 1, "Thread", true)
-  checktype(o.args, "table", 1, "Thread", true)
-  checktype(o.kwargs, "table", 1, "Thread", true)
-  checktype(o.daemon, "boolean", 1, "Thread", true)
+  local o = class.worker_options("Thread", ...)
   counter = counter + 1
   self.target = o.target
   self.args = o.args or {}
@@ -174,16 +146,8 @@ function Thread:init(...)
 end
 
 function Thread:run()
-  local target = self.target
-  if target ~= nil then
-    local args = self.args
-    if self.kwargs ~= nil then
-      local n = args.n or #args
-      local all = {unpack(args, 1, n)}
-      all[n + 1] = self.kwargs
-      return target(unpack(all, 1, n + 1))
-    end
-    return target(unpack(args, 1, args.n or #args))
+  if self.target ~= nil then
+    return class.call_target(self.target, self.args, self.kwargs)
   end
 end
 

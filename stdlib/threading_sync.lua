@@ -193,15 +193,7 @@ return function(M)
     if delay < 0 then delay = 0 end
     self.finished:wait(delay)
     if not self.finished:is_set() then
-      local f, args = self["function"], self.args
-      local n = args.n or #args
-      if self.kwargs ~= nil then
-        local all = {unpack(args, 1, n)}
-        all[n + 1] = self.kwargs
-        f(unpack(all, 1, n + 1))
-      else
-        f(unpack(args, 1, n))
-      end
+      class.call_target(self["function"], self.args, self.kwargs)
     end
     self.finished:set()
   end
