@@ -45,6 +45,10 @@ struct ct_tstate {
   /* counters (written by the thread itself) */
   double t_taken;         /* when this thread last took the GIL */
   double gil_held, gil_waited, lock_waited;
+  double gc_time;          /* seconds spent collecting garbage */
+  unsigned long gc_count;  /* collection steps and full collections */
+  double gc_t0;            /* start of the collection under way */
+  int gc_depth;            /* a finalizer may collect inside a step */
   unsigned long gil_takes, switches, forced_drops, lock_waits;
   double cpu_time;        /* filled when the thread ends */
   /* deferred wakes (ct_defer.c), only while holding the GIL */
@@ -125,11 +129,15 @@ typedef void (*ct_fork_result_hook) (long pid);
 int ct_atfork (ct_fork_hook prepare, ct_fork_result_hook parent,
                ct_fork_result_hook child);
 
+/* ct_gcstats.c: collection pauses, bracketed by patch 0004's hooks */
+void ct_gc_pauses (unsigned long *count, double *median, double *max,
+                   double *total);
+
 /* ct_stats.c */
 void ct_stats_print (FILE *out);
 
 /* ct_trace.c: only called when ct_rt.tracing is set */
-enum { CT_EV_RUNNING, CT_EV_GIL_WAIT, CT_EV_BLOCKED };
+enum { CT_EV_RUNNING, CT_EV_GIL_WAIT, CT_EV_BLOCKED, CT_EV_GC };
 int ct_trace_open (const char *file, char *err, size_t errsize);
 void ct_trace_event (ct_tstate *ts, int kind, double t0, double t1);
 void ct_trace_detach (ct_tstate *ts, double now);

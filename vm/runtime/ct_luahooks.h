@@ -22,6 +22,12 @@ void ct_breaker_handle (struct lua_State *L);
 #define luai_breakerset(L)	(__atomic_load_n(&ct_breaker_word, __ATOMIC_RELAXED) != 0)
 #define luai_breaker(L)		ct_breaker_handle(L)
 
+/* lgc.c (patch 0004): every collection step and full collection */
+void ct_gc_begin (struct lua_State *L);
+void ct_gc_end (struct lua_State *L);
+#define luai_gcbegin(L)		ct_gc_begin(L)
+#define luai_gcend(L)		ct_gc_end(L)
+
 /* blocking I/O: detached while waiting */
 size_t ct_fread (void *p, size_t size, size_t n, FILE *f);
 size_t ct_fwrite (const void *p, size_t size, size_t n, FILE *f);

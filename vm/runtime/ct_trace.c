@@ -32,7 +32,7 @@ struct ct_trace_chunk {
 };
 
 static const char *const event_names[] = {
-  "running", "waiting for GIL", "blocked"
+  "running", "waiting for GIL", "blocked", "GC"
 };
 
 static FILE *trace_out;
