@@ -72,11 +72,7 @@ local function report(text)
   io.stderr:write(text, "\n")
 end
 
-local function error_text(e)
-  if type(e) == "string" then return e end
-  local ok, s = pcall(tostring, e)
-  return ok and s or "(error object is a " .. type(e) .. " value)"
-end
+local error_text = class.error_text
 
 -- ---- tasks --------------------------------------------------------------------
 -- A task table holds its loop, its coroutine (from its first run on), the

@@ -14,7 +14,7 @@
 local type, error, pairs, getmetatable, setmetatable, rawget, rawset, rawequal =
       type, error, pairs, getmetatable, setmetatable, rawget, rawset, rawequal
 
-local select, unpack = select, table.unpack
+local select, unpack, pcall, tostring = select, table.unpack, pcall, tostring
 local M = {}
 
 local function class_tostring(cls)
@@ -207,6 +207,14 @@ function M.call_target(target, args, kwargs)
     return target(unpack(all, 1, n + 1))
   end
   return target(unpack(args, 1, n))
+end
+
+-- an error value as text for reports: strings as they are, others through
+-- tostring (__tostring included), never failing
+function M.error_text(e)
+  if type(e) == "string" then return e end
+  local ok, s = pcall(tostring, e)
+  return ok and s or "(error object is a " .. type(e) .. " value)"
 end
 
 return M

@@ -29,11 +29,7 @@ local CHECK_INTERVAL = 0.1
 -- ---- the worker (runs in the child) -------------------------------------------
 
 local function capture(err)
-  local msg = err
-  if type(msg) ~= "string" then
-    local ok, s = pcall(tostring, msg)
-    msg = ok and s or "(error object is a " .. type(err) .. " value)"
-  end
+  local msg = class.error_text(err)
   return {err = err, tb = traceback(msg, 2)}
 end
 

@@ -152,11 +152,7 @@ function Thread:run()
 end
 
 local function capture(err)
-  local msg = err
-  if type(msg) ~= "string" then
-    local ok, s = pcall(tostring, msg)
-    msg = ok and s or "(error object is a " .. type(err) .. " value)"
-  end
+  local msg = class.error_text(err)
   return {error = err, traceback = traceback(msg, 2)}
 end
 
