@@ -288,6 +288,7 @@ describe("command line: errors and exit statuses", function()
       pid=$!
       i=0
       while [ $i -lt 1000 ] && ! grep -q ready %s 2>/dev/null; do sleep 0.01; i=$((i+1)); done
+      sleep 0.5  # let it get into string.find (a first Ctrl-C before is an ordinary error)
       n=0
       while [ $n -lt 50 ] && kill -INT $pid 2>/dev/null; do n=$((n+1)); sleep 0.2; done
       wait $pid
