@@ -30,6 +30,12 @@
 
 int ct_ft_on = 0;
 int ct_ft_localdebt = 0;
+_Thread_local int ct_ft_finalizing = 0;
+static int asked_mode = LUA_GCINC;  /* what collectgarbage reports */
+
+int ct_ft_gcmode (int mode) {
+  return __atomic_exchange_n(&asked_mode, mode, __ATOMIC_RELAXED);
+}
 
 #define DEBT_CHUNK	(64 * 1024)
 
@@ -92,6 +98,18 @@ static void take_all_threads (global_State *g) {
   for (ts = ct_rt.threads; ts != NULL; ts = ts->next)
     take_thread(g, ts);
   pthread_mutex_unlock(&ct_rt.list_lock);
+}
+
+/* collectgarbage("count"): the threads' pending debts are read racily,
+   which is as exact as a count taken while they allocate can be */
+size_t ct_ft_totalbytes (global_State *g) {
+  l_mem total = (l_mem)g->totalbytes + __atomic_load_n(&g->GCdebt, __ATOMIC_RELAXED);
+  ct_tstate *ts;
+  pthread_mutex_lock(&ct_rt.list_lock);
+  for (ts = ct_rt.threads; ts != NULL; ts = ts->next)
+    total += __atomic_load_n(&ts->ft_debt, __ATOMIC_RELAXED);
+  pthread_mutex_unlock(&ct_rt.list_lock);
+  return total > 0 ? (size_t)total : 0;
 }
 
 void ct_ft_thread_end (ct_tstate *ts) {
@@ -223,6 +241,7 @@ static void run_finalizers (lua_State *L) {
     if (!notm(tm) && lua_checkstack(L, 2)) {
       int oldah = L->allowhook;
       L->allowhook = 0;  /* no hooks during finalizers, as in Lua */
+      ct_ft_finalizing++;  /* and no collectgarbage (lua_gc returns -1) */
       setobj2s(L, L->top, tm);
       setobj2s(L, L->top + 1, &v);
       L->top += 2;
@@ -230,6 +249,7 @@ static void run_finalizers (lua_State *L) {
         luaE_warnerror(L, "__gc");
         L->top--;  /* pops the error object */
       }
+      ct_ft_finalizing--;
       L->allowhook = oldah;
     }
   }
@@ -345,6 +365,7 @@ void ct_ft_enable (lua_State *L) {
   global_State *g;
   if (ct_rt.gil_on || ct_ft_on) return;
   g = G(L);
+  asked_mode = isdecGCmodegen(g) ? LUA_GCGEN : LUA_GCINC;
   luaC_changemode(L, KGC_INC);
   if (g->gcstate != GCSpause)
     luaC_runtilstate(L, bitmask(GCSpause));  /* finish the cycle */

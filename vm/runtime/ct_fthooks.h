@@ -58,6 +58,12 @@ void ct_ft_collect (struct lua_State *L, int emergency);
 #define luai_ftcheckfinalizer(L,o,mt)	ct_ft_checkfinalizer(L,o,mt)
 #define luai_ftcollect(L,e)	ct_ft_collect(L,e)
 #define luai_ftidle(L)	((void)(L))
+int ct_ft_gcmode (int mode);  /* lapi.c: the mode asked for, previous one */
+#define luai_ftgcmode(m)	ct_ft_gcmode(m)
+size_t ct_ft_totalbytes (struct global_State *g);
+extern _Thread_local int ct_ft_finalizing;  /* running __gc (ct_ftgc.c) */
+#define luai_infinalizer(L)	((void)(L), ct_ft_finalizing != 0)
+#define luai_gctotal(g)	(luai_ft() ? ct_ft_totalbytes(g) : gettotalbytes(g))
 
 /* lfunc.c: the list of threads with open upvalues */
 void ct_ft_lockgc (void);

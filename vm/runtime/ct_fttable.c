@@ -269,7 +269,11 @@ int ct_ft_next (lua_State *L, Table *t, StkId key) {
     i = (ttisinteger(k) && l_castS2U(ivalue(k)) - 1u < v.asize)
         ? cast_uint(ivalue(k)) : 0;
     if (i == 0) {  /* in the hash part */
-      const TValue *n = search(&v, k, 1);
+      /* a live key first: a dead one may share its address (this code
+         never reuses a dead key's node), and taking it would restart the
+         traversal before the live one */
+      const TValue *n = search(&v, k, 0);
+      if (isabstkey(n)) n = search(&v, k, 1);
       if (luai_unlikely(isabstkey(n)))
         luaG_runerror(L, "invalid key to 'next'");  /* key not found */
       i = cast_uint(nodefromval(n) - v.node) + 1 + v.asize;
