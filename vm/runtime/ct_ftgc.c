@@ -245,10 +245,12 @@ static void run_finalizers (lua_State *L) {
       setobj2s(L, L->top, tm);
       setobj2s(L, L->top + 1, &v);
       L->top += 2;
+      L->ci->callstatus |= CIST_FIN;  /* debug info: a "__gc" metamethod */
       if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
         luaE_warnerror(L, "__gc");
         L->top--;  /* pops the error object */
       }
+      L->ci->callstatus &= ~CIST_FIN;
       ct_ft_finalizing--;
       L->allowhook = oldah;
     }
