@@ -45,6 +45,7 @@ else
        strings = 50000}
 end
 
+local have_python = B.have(B.python)
 local ct = B.quote(B.cthreads)
 local py = B.quote(B.python)
 local lua = B.quote(B.lua)
@@ -112,6 +113,7 @@ print(("== Scaling (issue 3): cthreads GIL on vs GIL off%s; nproc %s")
   :format(opts.smoke and " (--smoke: tiny inputs, the figures mean nothing)" or "",
           (B.run("nproc"):match("%d+") or "?")))
 if off_reason then print(("GIL off: not available (%s)"):format(off_reason)) end
+if not have_python then print(("(%s not found: no python3 columns)"):format(B.python)) end
 print()
 
 -- ---- 1. CPU-bound scaling -------------------------------------------------
@@ -137,16 +139,18 @@ local function scaling(w)
         local f = B.measure(("%s %s %s %s %d %d"):format(ct, MODES[m].flag,
           script("scaling/threads.lua"), script(w.program), w.size, n),
           "time", "parallel", "checksum")
-        check(("%s, %d threads, %s"):format(w.name, n, MODES[m].label), f.checksum, want)
+        local mark = check(("%s, %d threads, %s"):format(w.name, n, MODES[m].label),
+                           f.checksum, want)
         local t = tonumber(f.time)
         if not best[m][n] or t < best[m][n].time then
-          best[m][n] = {time = t, parallel = tonumber(f.parallel)}
+          best[m][n] = {time = t, parallel = tonumber(f.parallel), mark = ""}
         end
+        if mark ~= "" then best[m][n].mark = mark end
       end
     end
   end
   local py_best = {}
-  if w.py then
+  if w.py and have_python then
     for _ = 1, P.py_reps do
       for _, n in ipairs({1, 2}) do
         local f = B.measure(("%s %s %s %d %d"):format(py, script("scaling/threads.py"),
@@ -163,7 +167,7 @@ local function scaling(w)
     for _, c in ipairs({mode.label, "", ""}) do head1[#head1 + 1] = c end
     for _, c in ipairs({"time", "speedup", "cpu/wall"}) do head2[#head2 + 1] = c end
   end
-  if w.py then
+  if w.py and have_python then
     for _, c in ipairs({"python3", ""}) do head1[#head1 + 1] = c end
     for _, c in ipairs({"time", "speedup"}) do head2[#head2 + 1] = c end
   end
@@ -177,18 +181,18 @@ local function scaling(w)
     local row = {tostring(n)}
     for m = 1, #MODES do
       for _, c in ipairs({B.dur(best[m][n].time), x(speedup(times[m], n)),
-                          ("%.2f"):format(best[m][n].parallel)}) do
+                          ("%.2f"):format(best[m][n].parallel) .. best[m][n].mark}) do
         row[#row + 1] = c
       end
     end
-    if w.py then
+    if w.py and have_python then
       row[#row + 1] = py_best[n] and B.dur(py_best[n]) or "-"
       row[#row + 1] = py_best[n] and x(speedup(py_best, n)) or "-"
     end
     rows[#rows + 1] = row
   end
   print(("== CPU-bound scaling: %s (best of %d runs%s)"):format(w.what:format(w.size), P.reps,
-    w.py and (", python3: best of %d"):format(P.py_reps) or ""))
+    w.py and have_python and (", python3: best of %d"):format(P.py_reps) or ""))
   B.table(rows)
   say_off_missing()
   local on2 = speedup(times[1], 2)
