@@ -109,9 +109,9 @@ end
 
 local function x(v) return v == v and ("%.2fx"):format(v) or "n/a" end
 
+local nproc = B.run("nproc"):match("%d+") or "?"
 print(("== Scaling (issue 3): cthreads GIL on vs GIL off%s; nproc %s")
-  :format(opts.smoke and " (--smoke: tiny inputs, the figures mean nothing)" or "",
-          (B.run("nproc"):match("%d+") or "?")))
+  :format(opts.smoke and " (--smoke: tiny inputs, the figures mean nothing)" or "", nproc))
 if off_reason then print(("GIL off: not available (%s)"):format(off_reason)) end
 if not have_python then print(("(%s not found: no python3 columns)"):format(B.python)) end
 print()
@@ -191,7 +191,8 @@ local function scaling(w)
     end
     rows[#rows + 1] = row
   end
-  print(("== CPU-bound scaling: %s (best of %d runs%s)"):format(w.what:format(w.size), P.reps,
+  print(("== CPU-bound scaling: %s (nproc %s; best of %d runs%s)"):format(
+    w.what:format(w.size), nproc, P.reps,
     w.py and have_python and (", python3: best of %d"):format(P.py_reps) or ""))
   B.table(rows)
   say_off_missing()
