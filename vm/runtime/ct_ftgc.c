@@ -112,6 +112,12 @@ size_t ct_ft_totalbytes (global_State *g) {
   return total > 0 ? (size_t)total : 0;
 }
 
+/* a forked child: the parent's other threads are gone, their objects
+   stay (the world was stopped at the fork) */
+void ct_ft_after_fork (void) {
+  if (ct_ft_on && ct_rt.L != NULL) take_all_threads(G(ct_rt.L));
+}
+
 void ct_ft_thread_end (ct_tstate *ts) {
   if (!ct_ft_on || ct_rt.L == NULL) return;
   ct_ft_lockgc();

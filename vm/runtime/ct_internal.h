@@ -121,11 +121,13 @@ int ct_stw_begin (ct_tstate *me);
 void ct_stw_end (ct_tstate *me);
 void ct_stw_park (ct_tstate *ts);      /* at a safepoint, if requested */
 int ct_stw_requested (void);
+void ct_stw_reset_after_fork (void);  /* in a forked child */
 
 /* ct_ftgc.c */
 void ct_ft_enable (lua_State *L);      /* before a second thread starts */
 void ct_ft_thread_end (ct_tstate *ts); /* last thing a thread does attached */
 void ct_ft_shutdown (lua_State *L);    /* before lua_close */
+void ct_ft_after_fork (void);          /* child: the vanished threads' objects */
 void *ct_coro_token (void);            /* this OS thread's owner token */
 
 /* ct_tstate.c */

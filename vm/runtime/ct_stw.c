@@ -83,3 +83,13 @@ void ct_stw_end (ct_tstate *me) {
   pthread_cond_broadcast(&stw_resumed);
   pthread_mutex_unlock(&stw_mu);
 }
+
+/* a forked child has one thread: no stop is under way, and the locks are
+   as new (the parent forked while holding the world stopped) */
+void ct_stw_reset_after_fork (void) {
+  pthread_mutex_init(&stw_mu, NULL);
+  pthread_cond_init(&stw_parked, NULL);
+  pthread_cond_init(&stw_resumed, NULL);
+  __atomic_store_n(&stw_request, 0, __ATOMIC_SEQ_CST);
+  ct_breaker_clear(CT_BREAK_STW);
+}
