@@ -14,7 +14,7 @@
 local H = dofile((arg[0]:match("^(.*)[/\\]") or ".") .. "/lib/harness.lua")
 local N = H.args("closures")
 
-local OPS = H.ops(20000)          -- closure calls per thread
+local OPS = H.ops(40000)          -- closure calls per thread
 local POOL = 64
 
 local fail = H.fail

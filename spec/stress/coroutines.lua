@@ -15,7 +15,7 @@
 local H = dofile((arg[0]:match("^(.*)[/\\]") or ".") .. "/lib/harness.lua")
 local N = H.args("coroutines")
 
-local OPS = H.ops(40000)          -- resumes per thread
+local OPS = H.ops(60000)          -- resumes per thread
 local SHARED = math.max(2, N // 2)
 local WORK = 100                  -- loop iterations inside each step
 

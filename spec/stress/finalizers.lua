@@ -13,7 +13,7 @@
 local H = dofile((arg[0]:match("^(.*)[/\\]") or ".") .. "/lib/harness.lua")
 local N = H.args("finalizers")
 
-local OPS = H.ops(25000)          -- objects made per thread
+local OPS = H.ops(40000)          -- objects made per thread
 local KEEP = 20                   -- one in KEEP stays reachable to the end
 local SLOTS = 64                  -- shared hand-off slots
 local TOTAL = N * OPS

@@ -11,7 +11,7 @@
 local H = dofile((arg[0]:match("^(.*)[/\\]") or ".") .. "/lib/harness.lua")
 local N = H.args("gc")
 
-local ROUNDS = H.ops(40)          -- storm rounds per thread
+local ROUNDS = H.ops(60)          -- storm rounds per thread
 local GARBAGE = 2000              -- objects allocated per round
 local DEPTH = 10                  -- depth of each kept tree
 

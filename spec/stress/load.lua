@@ -11,7 +11,7 @@
 local H = dofile((arg[0]:match("^(.*)[/\\]") or ".") .. "/lib/harness.lua")
 local N = H.args("load")
 
-local OPS = H.ops(2500)           -- chunks loaded per thread (a few of each kind)
+local OPS = H.ops(5000)           -- chunks loaded per thread (a few of each kind)
 local MODULES = 20
 local POOL = 32
 

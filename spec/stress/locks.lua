@@ -11,7 +11,7 @@
 local H = dofile((arg[0]:match("^(.*)[/\\]") or ".") .. "/lib/harness.lua")
 local N = H.args("locks")
 
-local OPS = H.ops(20000)          -- increments per thread, per way
+local OPS = H.ops(30000)          -- increments per thread, per way
 local STRIPES = 8
 
 local fail = H.fail

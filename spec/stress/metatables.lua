@@ -16,7 +16,7 @@
 local H = dofile((arg[0]:match("^(.*)[/\\]") or ".") .. "/lib/harness.lua")
 local N = H.args("metatables")
 
-local OPS = H.ops(30000)          -- loop iterations per thread
+local OPS = H.ops(50000)          -- loop iterations per thread
 local KEYS = 64                   -- keys read through the proxy
 
 local fail = H.fail

@@ -19,11 +19,11 @@
 local H = dofile((arg[0]:match("^(.*)[/\\]") or ".") .. "/lib/harness.lua")
 local N = H.args("tables")
 
-local ROUNDS = H.ops(40)          -- hash rounds per thread
-local ARRAY_PER_THREAD = H.ops(20000)
-local LIST_OPS = H.ops(15000)
-local SEQ_APPENDS = H.ops(8000)
-local PAIRS_TRAVERSALS = H.ops(20)
+local ROUNDS = H.ops(80)         -- hash rounds per thread
+local ARRAY_PER_THREAD = H.ops(40000)
+local LIST_OPS = H.ops(30000)
+local SEQ_APPENDS = H.ops(16000)
+local PAIRS_TRAVERSALS = H.ops(30)
 local STABLE = 200                -- keys of `pairs_t` that are never removed
 
 local fail = H.fail

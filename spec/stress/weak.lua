@@ -13,7 +13,7 @@
 local H = dofile((arg[0]:match("^(.*)[/\\]") or ".") .. "/lib/harness.lua")
 local N = H.args("weak")
 
-local OPS = H.ops(12000)          -- objects created per thread
+local OPS = H.ops(15000)          -- objects created per thread
 local KEEP = 10                   -- one object in KEEP stays reachable
 local ID = 100000000              -- object id = tid * ID + j
 
