@@ -67,7 +67,13 @@ esac
 seconds() { printf "%d.%02ds" $(( $1 / 1000 )) $(( $1 % 1000 / 10 )); }
 
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+child=
+# interrupted or killed: stop the run under way too (timeout runs it in a
+# process group of its own, out of reach of a signal to ours)
+cleanup() { [ -n "$child" ] && kill "$child" 2>/dev/null; rm -f "$log"; }
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 ok=0
 failed=0
 skipped=0
@@ -83,8 +89,11 @@ for mode in $modes; do
   for name in $names; do
     for n in $threads; do
       start=$(now_ms)
-      timeout -k 10 "$limit" "$bin" $flag "$top/spec/stress/$name.lua" "$n" "$scale" >"$log" 2>&1
+      timeout -k 10 "$limit" "$bin" $flag "$top/spec/stress/$name.lua" "$n" "$scale" >"$log" 2>&1 &
+      child=$!
+      wait "$child"
       status=$?
+      child=
       took=$(seconds $(( $(now_ms) - start )))
       why=
       if [ $status = 124 ] || [ $status = 137 ]; then
