@@ -1,6 +1,7 @@
 #!/bin/sh
-# The specs again, on a build with -fsanitize=address,undefined (GIL on,
-# and off once the free-threaded VM exists). Any sanitizer report fails.
+# The specs and then the stress suite (scripts/stress.sh, default scale)
+# again, on a build with -fsanitize=address,undefined (GIL on, and off once
+# the free-threaded VM exists). Any sanitizer report fails.
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
@@ -25,4 +26,14 @@ for mode in 1 0; do
     echo "asan run with CTHREADS_GIL=$mode: $(grep -c '^ok ' "$out") specs passed, no sanitizer report"
   fi
 done
+# the stress suite on the same binary, both modes (stress.sh says when it
+# skips GIL off); a sanitizer report fails the run that printed it
+if sh "$top/scripts/stress.sh" --both --bin "$CTHREADS_BIN" >"$out" 2>&1; then
+  echo "asan stress suite: $(tail -1 "$out")"
+  grep '^skipped' "$out" || true
+else
+  echo "asan stress suite failed:"
+  grep -v '^ok ' "$out" | head -200
+  status=1
+fi
 exit $status
