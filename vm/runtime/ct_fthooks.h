@@ -72,6 +72,16 @@ void ct_ft_unlockgc (void);
 #define luai_unlockgclists(L)	(luai_ft() ? ct_ft_unlockgc() : (void)0)
 #define luai_publishuv(uv,slot) \
   __atomic_store_n(&(uv)->v, (slot), __ATOMIC_RELEASE)
+struct UpVal;
+void ct_ft_lockuv (struct UpVal *uv);
+void ct_ft_unlockuv (struct UpVal *uv);
+void ct_ft_setupval (struct lua_State *L, struct UpVal *uv,
+                     const struct TValue *v);
+#define luai_lockuv(uv)	(luai_ft() ? ct_ft_lockuv(uv) : (void)0)
+#define luai_unlockuv(uv)	(luai_ft() ? ct_ft_unlockuv(uv) : (void)0)
+#define luai_ftsetupval(L,uv,v)	ct_ft_setupval(L,uv,v)
+#define luai_uvmoved(uv,p) \
+  (luai_ft() && __atomic_load_n(&(uv)->v, __ATOMIC_ACQUIRE) != (p))
 
 /* ldo.c: old stacks are kept until the next stop-the-world */
 void ct_ft_freestack (struct lua_State *L, union StackValue *s, int n);
