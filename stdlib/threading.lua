@@ -3,7 +3,8 @@
 -- Python's threading; see API.md.
 
 -- the exit code runs these after the script, which may have removed them
-local pairs, ipairs, next = pairs, ipairs, next
+local pairs, ipairs, next, pcall, tostring = pairs, ipairs, next, pcall, tostring
+local table, io = table, io
 
 local native = require("cthreads.native.threading")
 local class = require("cthreads.class")
