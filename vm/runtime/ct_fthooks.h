@@ -40,6 +40,11 @@ extern int ct_ft_localdebt;   /* allocations count in the thread's debt */
   __asm__ volatile ("movdqa %1, %0" \
            : "=m" (*(__m128i *)(void *)(io1)) : "x" (v_) : "memory"); \
   } while (0)
+#else
+/* elsewhere (and under ThreadSanitizer): field by field, not tear-free */
+#define luai_tvload(io1,io2) do { \
+  (io1)->value_ = (io2)->value_; (io1)->tt_ = (io2)->tt_; } while (0)
+#define luai_tvstore(io1,io2)	luai_tvload(io1,io2)
 #endif
 
 /* lmem.c: per-thread allocation debt */
