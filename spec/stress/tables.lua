@@ -14,7 +14,8 @@
 --          seen, never past the appends made, and seq[#seq] is not nil
 --   pairs: pairs/next over a table that the others insert into and
 --          delete from; every pair seen is a pair some thread wrote;
---          `next` may raise "invalid key to 'next'", nothing else
+--          `next` may raise an error about next (stock Lua: "invalid key
+--          to 'next'"), no other error
 -- usage: cthreads tables.lua [N] [SCALE]
 local H = dofile((arg[0]:match("^(.*)[/\\]") or ".") .. "/lib/harness.lua")
 local N = H.args("tables")
@@ -108,8 +109,8 @@ local function seq_ops()
   local seen = 0
   for _ = 1, SEQ_APPENDS do
     seq_lock:acquire()
+    seq_appended = seq_appended + 1   -- counted first: #seq never passes it
     table.insert(seq, #seq + 1)
-    seq_appended = seq_appended + 1
     seq_lock:release()
     for _ = 1, 3 do
       local n = #seq
@@ -152,10 +153,11 @@ local function pairs_ops(tid)
     -- churn: add a batch of keys, traverse, delete some of them
     for _ = 1, 300 do key = key + 1; pairs_t[base + key] = -(base + key) end
     local ok, err = pcall(traverse)
+    -- a traversal during inserts may skip keys (Lua leaves it undefined),
+    -- so only the pairs it yields are checked
     if ok then
       stats.done = stats.done + 1
-      if err < STABLE then fail("a whole traversal saw %d keys, fewer than the %d stable ones", err, STABLE) end
-    elseif type(err) == "string" and err:find("invalid key to 'next'", 1, true) then
+    elseif type(err) == "string" and err:find("next", 1, true) then  -- stock: "invalid key to 'next'"
       stats.stopped = stats.stopped + 1
     else
       fail("traversal %d raised: %s", t, tostring(err))
