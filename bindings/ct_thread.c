@@ -11,6 +11,7 @@
 
 #include "ct_handle.h"
 #include "ct_internal.h"
+#include "ct_spin.h"
 #include "lauxlib.h"
 
 typedef struct thread_handle {
@@ -23,6 +24,19 @@ typedef struct thread_handle {
 
 static const ct_kind thread_kind = {"thread handle"};
 
+/* luaL_ref/luaL_unref update the registry's free list in several steps:
+   with the GIL off, one thread at a time (they never collect garbage, so
+   holding a spinlock across them cannot delay a stop-the-world) */
+static unsigned ref_lock;
+
+static void unref3 (lua_State *L, thread_handle *h) {
+  ct_spin_lock(&ref_lock);
+  luaL_unref(L, LUA_REGISTRYINDEX, h->ref_boot);
+  luaL_unref(L, LUA_REGISTRYINDEX, h->ref_self);
+  luaL_unref(L, LUA_REGISTRYINDEX, h->ref_thread);
+  ct_spin_unlock(&ref_lock);
+}
+
 /* the life of one Thread, in an OS thread from ct_osthread_start */
 static void run_thread (void *arg) {
   thread_handle *h = (thread_handle *)arg;
@@ -31,6 +45,7 @@ static void run_thread (void *arg) {
   lua_State *L1 = h->L1;
   ct_tstate_bind(ts);
   ct_attach(ts, 0);
+  *(void **)lua_getextraspace(L1) = ct_coro_token();  /* runs here only */
   lua_rawgeti(L1, LUA_REGISTRYINDEX, h->ref_boot);
   lua_rawgeti(L1, LUA_REGISTRYINDEX, h->ref_self);
   if (lua_pcall(L1, 1, 0, 0) != LUA_OK) {  /* the bootstrap itself failed */
@@ -40,9 +55,7 @@ static void run_thread (void *arg) {
   }
   lua_settop(L1, 0);
   /* from here on 'h' and L1 may be collected once the GIL is dropped */
-  luaL_unref(L1, LUA_REGISTRYINDEX, h->ref_boot);
-  luaL_unref(L1, LUA_REGISTRYINDEX, h->ref_self);
-  luaL_unref(L1, LUA_REGISTRYINDEX, h->ref_thread);
+  unref3(L1, h);
   ct_tstate_end(ts);
   ct_detach();
   ct_osthread_free_soon();  /* a start() right after the join reuses us */
@@ -70,12 +83,15 @@ static int th_start (lua_State *L) {
   h->daemon = daemon;
   h->ts = ct_tstate_new(name, daemon);
   if (h->ts == NULL) return luaL_error(L, "can't start new thread: not enough memory");
+  ct_ft_enable(L);  /* GIL off: from now on threads run side by side */
   h->L1 = lua_newthread(L);
-  h->ref_thread = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_pushvalue(L, 1);
-  h->ref_self = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_pushvalue(L, 4);
+  ct_spin_lock(&ref_lock);
   h->ref_boot = luaL_ref(L, LUA_REGISTRYINDEX);
+  h->ref_self = luaL_ref(L, LUA_REGISTRYINDEX);
+  h->ref_thread = luaL_ref(L, LUA_REGISTRYINDEX);
+  ct_spin_unlock(&ref_lock);
   __atomic_fetch_add(&ct_rt.os_threads, 1, __ATOMIC_ACQ_REL);
   if (!daemon) __atomic_fetch_add(&ct_rt.nondaemon_threads, 1, __ATOMIC_ACQ_REL);
   /* returns when the ids are known, as Python's start() does (a new OS
@@ -84,9 +100,7 @@ static int th_start (lua_State *L) {
   if (err != 0) {
     __atomic_fetch_sub(&ct_rt.os_threads, 1, __ATOMIC_ACQ_REL);
     if (!daemon) __atomic_fetch_sub(&ct_rt.nondaemon_threads, 1, __ATOMIC_ACQ_REL);
-    luaL_unref(L, LUA_REGISTRYINDEX, h->ref_boot);
-    luaL_unref(L, LUA_REGISTRYINDEX, h->ref_self);
-    luaL_unref(L, LUA_REGISTRYINDEX, h->ref_thread);
+    unref3(L, h);
     h->ts->ended = 1;
     h->ts->finished = 1;
     return luaL_error(L, "can't start new thread: %s", strerror(err));

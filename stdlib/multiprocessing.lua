@@ -6,6 +6,10 @@
 -- codec (bindings/ct_codec.c). Follows Python's multiprocessing; see
 -- API.md and docs/multiprocessing.md.
 
+-- the exit code runs these after the script, which may have removed them
+local pairs, ipairs, next, pcall, tostring = pairs, ipairs, next, pcall, tostring
+local table, io = table, io
+
 local native = require("cthreads.native.multiprocessing")
 local class = require("cthreads.class")
 local threading = require("cthreads.threading")

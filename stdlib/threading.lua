@@ -2,6 +2,10 @@
 -- the native half (bindings/ct_thread.c, bindings/ct_lock.c). Follows
 -- Python's threading; see API.md.
 
+-- the exit code runs these after the script, which may have removed them
+local pairs, ipairs, next, pcall, tostring = pairs, ipairs, next, pcall, tostring
+local table, io = table, io
+
 local native = require("cthreads.native.threading")
 local class = require("cthreads.class")
 local Object, checktype, argerror = class.Object, class.checktype, class.argerror
@@ -168,6 +172,8 @@ end
 
 -- runs in the new OS thread
 local function bootstrap(self)
+  -- with the GIL off this runs while start() may not have stored them yet
+  self.ident, self.native_id = get_ident(), native.get_native_id()
   active[get_ident()] = self
   local ok, info = xpcall(self.run, capture, self)
   if not ok then report(self, info) end

@@ -178,6 +178,37 @@ M.SPEED = {
   {"tables",      100000,   30000,   3000},
 }
 
+-- Runs the speed/ program 'name' on input 'size' under each interpreter of
+-- 'its' ({name=, cmd=}), 'reps' times each, the order reversed every other
+-- round so that none always gets a warm cache. Returns the best CPU time of
+-- each interpreter and the checksum of each ("(varies) ..." when its runs
+-- disagreed); appends to 'spreads' (if given) how far each one's second
+-- best run is from its best.
+function M.speed_best(its, name, size, reps, spreads)
+  local script = M.quote(M.dir .. "/speed/" .. name .. ".lua")
+  local times, sums = {}, {}
+  for k = 1, #its do times[k] = {} end
+  for r = 1, reps do
+    for i = 1, #its do
+      local k = r % 2 == 1 and i or #its + 1 - i
+      local f = M.measure(its[k].cmd .. " " .. script .. " " .. size,
+                          "time", "checksum")
+      table.insert(times[k], tonumber(f.time))
+      sums[k] = sums[k] or f.checksum
+      if f.checksum ~= sums[k] then sums[k] = "(varies) " .. f.checksum end
+    end
+  end
+  local best = {}
+  for k, t in ipairs(times) do
+    best[k] = M.min(t)
+    if spreads and #t >= 2 then
+      table.sort(t)
+      spreads[#spreads + 1] = t[2] / t[1] - 1
+    end
+  end
+  return best, sums
+end
+
 -- Runs the speed/ programs under interpreters a and b ({name=, cmd=}),
 -- alternately, 'o.reps' times each, and keeps each one's best CPU time;
 -- with 'o.callgrind' also counts instructions. o.names: only these
@@ -199,26 +230,8 @@ function M.speed_compare(a, b, o)
     local name, size = bench[1], o.quick and bench[3] or bench[2]
     if next(selected) == nil or selected[name] then
       local script = M.quote(M.dir .. "/speed/" .. name .. ".lua")
-      local times, sums = {{}, {}}, {}
-      for r = 1, o.reps do
-        -- alternate who goes first, so that neither always gets a warm cache
-        local order = r % 2 == 1 and {1, 2} or {2, 1}
-        for _, k in ipairs(order) do
-          local f = M.measure(its[k].cmd .. " " .. script .. " " .. size,
-                              "time", "checksum")
-          table.insert(times[k], tonumber(f.time))
-          sums[k] = sums[k] or f.checksum
-          if f.checksum ~= sums[k] then sums[k] = "(varies) " .. f.checksum end
-        end
-      end
-      for k = 1, 2 do  -- how far the second best run is from the best
-        local t = times[k]
-        if #t >= 2 then
-          table.sort(t)
-          spreads[#spreads + 1] = t[2] / t[1] - 1
-        end
-      end
-      local ta, tb = M.min(times[1]), M.min(times[2])
+      local best, sums = M.speed_best(its, name, size, o.reps, spreads)
+      local ta, tb = best[1], best[2]
       ratios[#ratios + 1] = ta / tb
       local row = {name, size, M.dur(ta), M.dur(tb), ("%.3f"):format(ta / tb)}
       if sums[1] ~= sums[2] then

@@ -4,7 +4,7 @@
 # measured in the same run, and the ratios. Fails (exit 1) when a
 # benchmark fails or a checksum differs between cthreads and lua5.4;
 # a missed goal is printed ("GOAL MISSED") but does not fail the run.
-#   --quick   smaller inputs, fewer runs, no valgrind counts (~1 minute)
+#   --quick   smaller inputs, fewer runs, no valgrind counts (a few minutes)
 # env: CTHREADS (default build/cthreads, built if missing), LUA
 # (/usr/bin/lua5.4), PYTHON (python3)
 set -u
@@ -20,7 +20,7 @@ echo "cthreads benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC'), nproc $(nproc), $(u
 echo "lua5.4: $("$lua" -v 2>&1 | head -1); python3: $(${PYTHON:-python3} --version 2>&1)"
 echo
 status=0
-for b in speed threads gil overhead; do
+for b in speed threads gil overhead scaling; do
   "$lua" "$here/$b.lua" $quick || status=1
   echo
 done

@@ -32,4 +32,31 @@ if command -v python3 >/dev/null 2>&1; then
   need "$(python3 "$b/gil/cpu_bound.py" 10000 1)" one sequence threads parallel
   need "$(python3 "$b/gil/wakeup.py" 3)" idle_median busy_median busy_p99
 fi
+# scaling.lua --smoke: every section, every checksum compared, a few seconds
+scaling() {  # scaling LABEL: runs it with the CTHREADS of the environment
+  out=$("$lua" "$b/scaling.lua" --smoke 2>&1) || {
+    echo "scaling.lua --smoke ($1) failed:"; echo "$out"; status=1; return; }
+  for h in "CPU-bound scaling: the course's loop" "CPU-bound scaling: nbody" \
+           "CPU-bound scaling: naive recursive fib" "Single-thread speed" \
+           "Per thread while another thread runs" "Allocation-heavy: binary-trees" \
+           "Allocation-heavy: string building" "The race"; do
+    echo "$out" | grep -q "^== $h" || {
+      echo "scaling.lua --smoke ($1): no '$h' table in:"; echo "$out"; status=1; return; }
+  done
+}
+if "$bin" --no-gil -e '' >/dev/null 2>&1; then
+  CTHREADS=$bin scaling "GIL on and off"
+else
+  CTHREADS=$bin scaling "GIL on"
+  # the GIL-off VM is not there yet: a stand-in serves --no-gil with --gil,
+  # so that the driver's GIL-off columns and tables run too
+  stand_in=$(mktemp)
+  trap 'rm -f "$stand_in"' EXIT
+  printf '#!/bin/sh\nfor a; do shift; [ "$a" = --no-gil ] && a=--gil; set -- "$@" "$a"; done\nexec %s "$@"\n' \
+    "'$bin'" >"$stand_in"
+  chmod +x "$stand_in"
+  CTHREADS=$stand_in scaling "stand-in for GIL off"
+  echo "$out" | grep -q "^GIL off  *2 " || {
+    echo "scaling.lua --smoke (stand-in): no GIL-off rows in:"; echo "$out"; status=1; }
+fi
 exit $status

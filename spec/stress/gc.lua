@@ -111,5 +111,11 @@ collectgarbage("restart")
 collectgarbage("incremental")
 H.check(collectgarbage("isrunning") == true, "the collector is not running after restart")
 H.check(checksum(shared_tree) == SHARED_SUM, "the shared tree changed")
+local before = collectgarbage("count")
+collectgarbage()
+collectgarbage()
+local after = collectgarbage("count")
+H.check(after <= before, "memory in use grew over two full collections with nothing allocated: %.0f KB -> %.0f KB",
+  before, after)
 
 H.finish(("%d full collections called, memory in use fell %d times"):format(collections, counts_down))

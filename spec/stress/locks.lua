@@ -24,7 +24,7 @@ for s = 1, STRIPES do stripe_locks[s] = threading.Lock(); stripes[s] = 0 end
 STRESS_COUNT = 0                  -- a global
 local box = {count = 0}           -- a table field
 local up = 0                      -- an upvalue
-local rcount, scount = 0, 0
+local rcount, scount, bcount = 0, 0, 0  -- scount under sem, bcount under bsem
 local inside = 0                  -- threads inside `lock` right now: 0 or 1
 local tries = {}                  -- tries[tid] = successful non-blocking/timed acquires
 
@@ -79,7 +79,7 @@ H.run(N, function(tid)
     if j % 2 == 0 then
       sem:acquire(); scount = scount + 1; sem:release()
     else
-      bsem:acquire(); scount = scount + 1; bsem:release()
+      bsem:acquire(); bcount = bcount + 1; bsem:release()
     end
 
     local s = (j * 5 + tid) % STRIPES + 1
@@ -98,7 +98,9 @@ H.check(STRESS_COUNT == total + extra, "global counter = %d, expected %d (%d fro
 H.check(box.count == total, "table field counter = %d, expected %d", box.count, total)
 H.check(up == total, "upvalue counter = %d, expected %d", up, total)
 H.check(rcount == 2 * total, "RLock counter = %d, expected %d", rcount, 2 * total)
-H.check(scount == total, "semaphore counter = %d, expected %d", scount, total)
+local evens = N * (OPS // 2)  -- iterations j = 1..OPS with j even use sem
+H.check(scount == evens, "semaphore counter = %d, expected %d", scount, evens)
+H.check(bcount == total - evens, "bounded semaphore counter = %d, expected %d", bcount, total - evens)
 local ssum = 0
 for s = 1, STRIPES do ssum = ssum + stripes[s] end
 H.check(ssum == total, "striped counters sum to %d, expected %d", ssum, total)

@@ -114,7 +114,7 @@ local function seq_ops()
     seq_lock:release()
     for _ = 1, 3 do
       local n = #seq
-      local bound = seq_appended
+      local bound = seq_appended        -- appends are counted before they are made
       if math.type(n) ~= "integer" or n < seen or n > bound then
         fail("#seq = %s, after having seen %d, with %d appends done", tostring(n), seen, bound)
       elseif n > 0 and seq[n] ~= n then

@@ -20,8 +20,14 @@ void ct_attach (ct_tstate *ts, int waited) {
   double asked = 0;
   if (ts == NULL) return;
   if (ct_rt.tracing) asked = ct_now();
-  if (ct_rt.gil_on) ct_gil_take(ts, waited);
-  __atomic_store_n(&ts->state, CT_ATTACHED, __ATOMIC_RELEASE);
+  if (ct_rt.gil_on) {
+    ct_gil_take(ts, waited);
+    __atomic_store_n(&ts->state, CT_ATTACHED, __ATOMIC_RELEASE);
+  }
+  else {  /* announce, then wait out a stop-the-world under way */
+    __atomic_store_n(&ts->state, CT_ATTACHED, __ATOMIC_SEQ_CST);
+    if (ct_stw_requested()) ct_stw_park(ts);
+  }
   if (ct_rt.tracing)
     ct_trace_attach(ts, asked, ct_rt.gil_on ? ts->t_taken : ct_now());
 }

@@ -39,6 +39,8 @@ void ct_breaker_handle (lua_State *L) {
     ct_defer_tick(ts);
   if ((bits & CT_BREAK_GIL_DROP) && ct_rt.gil_on)
     ct_gil_forced_switch(ts);
+  if (bits & CT_BREAK_STW)
+    ct_stw_park(ts);
 }
 
 /* A second Ctrl-C while the first is still pending (the main thread is

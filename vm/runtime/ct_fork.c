@@ -6,7 +6,9 @@
 ** around it (it holds the GIL and becomes the main thread, the others'
 ** states are marked vanished, the thread counters are zero), then the
 ** hooks that modules registered with ct_atfork run.
-** With the GIL off (not built yet) the world must be stopped around fork.
+** With the GIL off the world is stopped around fork: every other thread
+** is parked at a safepoint or detached, so none holds a table's or the
+** collector's lock, and the child finds the heap consistent.
 */
 #include <errno.h>
 #include <signal.h>
@@ -94,12 +96,18 @@ long ct_fork (void) {
   pthread_mutex_unlock(&hooks_lock);
   for (i = n - 1; i >= 0; i--)  /* prepare hooks in reverse, as pthread_atfork */
     if (hooks[i].prepare) hooks[i].prepare();
+  if (!ct_rt.gil_on)  /* GIL off: park every other thread */
+    while (!ct_stw_begin(me)) { }
   pthread_mutex_lock(&ct_rt.list_lock);  /* no thread state half made */
   pid = fork();
   if (pid == 0) {
     pthread_mutex_init(&hooks_lock, NULL);
     if (me != NULL) reset_runtime(me);
     else pthread_mutex_init(&ct_rt.list_lock, NULL);
+    if (!ct_rt.gil_on) {
+      ct_stw_reset_after_fork();
+      ct_ft_after_fork();
+    }
     for (i = 0; i < n; i++)
       if (hooks[i].child) hooks[i].child(0);
     return 0;
@@ -107,6 +115,7 @@ long ct_fork (void) {
   else {
     int saved = errno;
     pthread_mutex_unlock(&ct_rt.list_lock);
+    if (!ct_rt.gil_on) ct_stw_end(me);
     for (i = 0; i < n; i++)
       if (hooks[i].parent) hooks[i].parent((long)pid);
     errno = saved;

@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -21,6 +22,7 @@ enum { CT_DETACHED, CT_ATTACHED, CT_SUSPENDED };
 #define CT_BREAK_GIL_DROP	1u  /* a waiter asks the GIL holder to switch */
 #define CT_BREAK_SIGNAL		2u  /* Ctrl-C for the main thread */
 #define CT_BREAK_DEFERRED	4u  /* the GIL holder has deferred wakes to make */
+#define CT_BREAK_STW		8u  /* GIL off: park for a stop-the-world */
 
 #define CT_DEFER_MAX 8        /* deferred wakes a thread holds at most */
 
@@ -55,6 +57,10 @@ struct ct_tstate {
   int ndeferred, defer_ticks;
   uint32_t *deferred_word[CT_DEFER_MAX];
   int deferred_n[CT_DEFER_MAX];
+  /* free-threaded mode (ct_ftgc.c): objects this thread created since the
+     last stop-the-world, and its allocation debt not yet counted */
+  void *ft_head, *ft_tail;  /* GCObject list */
+  ptrdiff_t ft_debt;
   struct ct_tstate *next; /* all thread states, newest first */
 };
 
@@ -107,6 +113,22 @@ void ct_breaker_clear (unsigned bits);
 void ct_defer_wake (uint32_t *word, int n);
 void ct_defer_wake_all (ct_tstate *ts);
 void ct_defer_tick (ct_tstate *ts);
+
+/* ct_stw.c: stop-the-world with the GIL off. ct_stw_begin returns 1 when
+   the caller has stopped every other attached thread, 0 when another
+   thread's stop happened instead (the caller was parked meanwhile). */
+int ct_stw_begin (ct_tstate *me);
+void ct_stw_end (ct_tstate *me);
+void ct_stw_park (ct_tstate *ts);      /* at a safepoint, if requested */
+int ct_stw_requested (void);
+void ct_stw_reset_after_fork (void);  /* in a forked child */
+
+/* ct_ftgc.c */
+void ct_ft_enable (lua_State *L);      /* before a second thread starts */
+void ct_ft_thread_end (ct_tstate *ts); /* last thing a thread does attached */
+void ct_ft_shutdown (lua_State *L);    /* before lua_close */
+void ct_ft_after_fork (void);          /* child: the vanished threads' objects */
+void *ct_coro_token (void);            /* this OS thread's owner token */
 
 /* ct_tstate.c */
 ct_tstate *ct_tstate_new (const char *name, int daemon);

@@ -60,4 +60,7 @@ int ct_pclose (FILE *f);
 #define lua_writestring(s,l)	ct_fwrite((s), sizeof(char), (l), stdout)
 #define lua_writeline()		(lua_writestring("\n", 1), ct_fflush(stdout))
 
+/* the free-threaded mode (GIL off) */
+#include "ct_fthooks.h"
+
 #endif

@@ -16,7 +16,7 @@ void ct_open_modules (lua_State *L);  /* bindings/ct_modules.c */
 
 void ct_options_init (ct_options *o) {
   const char *env = getenv("CTHREADS_GIL");
-  o->gil = 1;  /* free-threaded mode is not built yet: GIL on */
+  o->gil = 0;  /* free-threaded by default, as CPython 3.13t */
   if (env != NULL && *env != '\0')
     o->gil = strcmp(env, "0") != 0;
   o->switch_interval = 0.005;
@@ -26,7 +26,7 @@ void ct_options_init (ct_options *o) {
 }
 
 int ct_nogil_supported (void) {
-  return 0;
+  return 1;
 }
 
 /* --stats and --trace are written once: by ct_close, or at exit() when
@@ -154,10 +154,14 @@ void ct_close (lua_State *L) {
   report_at_end();
   fflush(stdout);
   if (__atomic_load_n(&ct_rt.os_threads, __ATOMIC_ACQUIRE) == 0) {
+    ct_ft_shutdown(L);
     lua_close(L);
     ct_detach();
     ct_tstate_free_all();
   }
   /* else daemon threads still run: keep the heap and the GIL (they stay
-     parked waiting for it) and let the process exit under them */
+     parked waiting for it) and let the process exit under them; with
+     the GIL off, stop the world for good so that they park */
+  else if (!ct_rt.gil_on)
+    ct_stw_begin(ct_rt.main);
 }

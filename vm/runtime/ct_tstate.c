@@ -35,6 +35,7 @@ void ct_tstate_bind (ct_tstate *ts) {
 }
 
 void ct_tstate_end (ct_tstate *ts) {
+  ct_ft_thread_end(ts);  /* GIL off: hand its objects to the collector */
   ts->cpu_time = ct_thread_cpu(ts->cpuclock) - ts->cpu_base;
   ts->ended = 1;
 }
