@@ -2,7 +2,8 @@
 --   shared: a few coroutines that loop forever (work, then yield their
 --           step number) are resumed by every thread at once. Resuming one
 --           that another thread is running must fail with "cannot resume
---           non-suspended coroutine", never crash; each successful resume
+--           non-suspended coroutine" (Lua's own error, GIL on or off), never
+--           crash and never kill the coroutine; each successful resume
 --           returns the next step: across all threads the steps returned
 --           for one coroutine are 1, 2, 3, ... each exactly once, and their
 --           number is the number of successful resumes

@@ -16,6 +16,7 @@ local N = H.args("finalizers")
 local OPS = H.ops(40000)          -- objects made per thread
 local KEEP = 20                   -- one in KEEP stays reachable to the end
 local SLOTS = 64                  -- shared hand-off slots
+local COLLECT_EVERY = OPS // 12   -- collectgarbage() in each thread, 12 times
 local TOTAL = N * OPS
 
 local fail = H.fail
@@ -26,21 +27,28 @@ local fail = H.fail
 local ran, graveyard = {}, {}
 for id = 1, TOTAL do ran[id] = 0; graveyard[id] = false end
 local fin_lock = threading.Lock()
-local fin_count = 0
+local fin_count, resurrected = 0, 0
 
-local function count(o)
+local function count(o, resurrecting)
   fin_lock:acquire()
   fin_count = fin_count + 1
   ran[o.id] = ran[o.id] + 1
+  if resurrecting then resurrected = resurrected + 1 end
   fin_lock:release()
 end
-local plain = {__gc = count}
+local plain = {__gc = function(o) count(o, false) end}
 local resurrecting = {__gc = function(o)
   local note = {o.id, tostring(o.id)}   -- a finalizer may allocate
   if note[1] ~= o.id then o.bad = true end
   graveyard[o.id] = o                   -- reachable again, never finalized again
-  count(o)
+  count(o, true)
 end}
+
+-- a resurrected object must be intact
+local function check_resurrected(id)
+  local o = graveyard[id]
+  if o and (o.bad or o.id ~= id) then fail("resurrected object %d is damaged", id) end
+end
 
 local handoff = {}
 local kept = {}
@@ -49,18 +57,33 @@ H.run(N, function(tid)
   local mine = {}
   kept[tid] = mine
   local base = (tid - 1) * OPS
+  local buried = 0                      -- graveyard released up to base + buried
   for j = 1, OPS do
     local id = base + j
     local o = setmetatable({id = id, pad = {j}}, j % 3 == 0 and resurrecting or plain)
     if j % KEEP == 0 then mine[#mine + 1] = o
     elseif j % 2 == 0 then handoff[(j * 7 + tid) % SLOTS + 1] = o end
     if j % 500 == 0 then
-      -- reachable objects are never finalized
-      for _, k in ipairs(mine) do
+      -- reachable objects are never finalized (the last 200 kept, and 50 more)
+      local n = #mine
+      for i = math.max(1, n - 199), n do
+        if ran[mine[i].id] ~= 0 then fail("object %d was finalized while reachable", mine[i].id) end
+      end
+      for i = 1, math.min(n, 50) do
+        local k = mine[(i * 7919 + j) % n + 1]
         if ran[k.id] ~= 0 then fail("object %d was finalized while reachable", k.id) end
       end
     end
-    if j % 3000 == 0 then collectgarbage() end
+    if j % COLLECT_EVERY == 0 then
+      collectgarbage()
+      -- let go of older resurrected objects (they die without a second
+      -- finalizer run), so the heap does not grow with the run
+      for id = base + buried + 1, base + j - 1000 do
+        check_resurrected(id)
+        graveyard[id] = false
+      end
+      buried = j - 1000
+    end
   end
 end)
 
@@ -70,14 +93,7 @@ for tid = 1, N do
     if ran[o.id] ~= 0 then fail("kept object %d was finalized while reachable (%d runs)", o.id, ran[o.id]) end
   end
 end
-local resurrected = 0
-for id = 1, TOTAL do
-  local o = graveyard[id]
-  if o then
-    resurrected = resurrected + 1
-    if o.bad or o.id ~= id then fail("resurrected object %d is damaged", id) end
-  end
-end
+for id = 1, TOTAL do check_resurrected(id) end
 
 -- drop everything, then every finalizer must have run exactly once
 kept, handoff = nil, nil

@@ -3,8 +3,9 @@
 -- tables: weak keys (object -> number), weak values (number -> object),
 -- an ephemeron table (object -> a table holding the object) and a table
 -- weak in both (object -> object). It keeps one object in KEEP strongly
--- reachable (in a list of its own that the others can read) and drops the
--- rest, and it allocates and collects as it goes. While the threads run,
+-- reachable for a while (in a ring of the last WINDOW kept, which the
+-- others read) and drops the rest, and it allocates and collects as it
+-- goes. While the threads run,
 -- every kept object (its own and the others') must still be in all four
 -- tables with the right value; after the join and two full collections
 -- exactly the kept objects remain: the unreachable ones vanished, the
@@ -14,7 +15,9 @@ local H = dofile((arg[0]:match("^(.*)[/\\]") or ".") .. "/lib/harness.lua")
 local N = H.args("weak")
 
 local OPS = H.ops(15000)          -- objects created per thread
-local KEEP = 10                   -- one object in KEEP stays reachable
+local KEEP = 10                   -- one object in KEEP stays reachable...
+local WINDOW = 500                -- ...among the last WINDOW kept by each thread
+local COLLECT_EVERY = OPS // 3    -- collectgarbage() in each thread, 3 times
 local ID = 100000000              -- object id = tid * ID + j
 
 local fail = H.fail
@@ -35,7 +38,7 @@ local function check_kept(obj, when)
 end
 
 H.run(N, function(tid)
-  local mine = {}
+  local mine, nkept = {}, 0
   kept[tid] = mine
   for j = 1, OPS do
     local id = tid * ID + j
@@ -44,7 +47,10 @@ H.run(N, function(tid)
     wv[id] = obj
     eph[obj] = {obj}
     wkv[obj] = obj
-    if j % KEEP == 0 then mine[#mine + 1] = obj end
+    if j % KEEP == 0 then
+      mine[nkept % WINDOW + 1] = obj      -- the object it replaces is dropped
+      nkept = nkept + 1
+    end
 
     -- a value found under a weak key must belong to it
     local probe = wv[tid * ID + math.max(1, j - (j * 37) % 64)]
@@ -58,7 +64,7 @@ H.run(N, function(tid)
         if n > 0 then check_kept(other[(j * 31) % n + 1], "during the run") end
       end
     end
-    if j % 5000 == 0 then collectgarbage() end
+    if j % COLLECT_EVERY == 0 then collectgarbage() end
     if j % 100 == 0 then local garbage = {} for i = 1, 200 do garbage[i] = {i} end end
   end
 end)
@@ -72,7 +78,8 @@ for tid = 1, N do
     total = total + 1
   end
 end
-H.check(total == N * (OPS // KEEP), "%d objects kept, expected %d", total, N * (OPS // KEEP))
+local expected = N * math.min(OPS // KEEP, WINDOW)
+H.check(total == expected, "%d objects kept, expected %d", total, expected)
 for name, t in pairs{["weak keys"] = wk, ["weak values"] = wv, ephemeron = eph, ["weak keys and values"] = wkv} do
   local left = H.count(t)
   H.check(left == total, "the %s table has %d entries after two full collections, %d objects are reachable",
