@@ -149,6 +149,16 @@ local function scaling(w)
       end
     end
   end
+  -- the ceiling: the same work in N processes (see scaling/processes.lua)
+  local proc_best = {}
+  for _ = 1, P.reps do
+    for _, n in ipairs(P.threads) do
+      local f = B.measure(("%s --gil %s %s %d %d"):format(ct, script("scaling/processes.lua"),
+        script(w.program), w.size, n), "time", "checksum")
+      check(("%s, %d processes"):format(w.name, n), f.checksum, want)
+      proc_best[n] = math.min(proc_best[n] or math.huge, tonumber(f.time))
+    end
+  end
   local py_best = {}
   if w.py and have_python then
     for _ = 1, P.py_reps do
@@ -167,6 +177,8 @@ local function scaling(w)
     for _, c in ipairs({mode.label, "", ""}) do head1[#head1 + 1] = c end
     for _, c in ipairs({"time", "speedup", "cpu/wall"}) do head2[#head2 + 1] = c end
   end
+  for _, c in ipairs({"processes", ""}) do head1[#head1 + 1] = c end
+  for _, c in ipairs({"time", "speedup"}) do head2[#head2 + 1] = c end
   if w.py and have_python then
     for _, c in ipairs({"python3", ""}) do head1[#head1 + 1] = c end
     for _, c in ipairs({"time", "speedup"}) do head2[#head2 + 1] = c end
@@ -185,6 +197,8 @@ local function scaling(w)
         row[#row + 1] = c
       end
     end
+    row[#row + 1] = B.dur(proc_best[n])
+    row[#row + 1] = x(speedup(proc_best, n))
     if w.py and have_python then
       row[#row + 1] = py_best[n] and B.dur(py_best[n]) or "-"
       row[#row + 1] = py_best[n] and x(speedup(py_best, n)) or "-"
@@ -203,6 +217,8 @@ local function scaling(w)
     local off2 = speedup(times[2], 2)
     print(("goal: GIL off, 2 threads at least 1.85x one thread (%s): %s")
       :format(x(off2), goal(off2 >= 1.85)))
+    print(("     (the machine's ceiling, 2 processes: %s; GIL-off threads reach %.0f%% of it)")
+      :format(x(speedup(proc_best, 2)), off2 / speedup(proc_best, 2) * 100))
   end
   print()
 end
@@ -211,7 +227,9 @@ if wanted("cpu") then
   for _, w in ipairs(CPU) do scaling(w) end
   print("(time: wall time for N threads each doing the one-thread amount; speedup: one-thread\n"
     .. " time x N / N-thread time; cpu/wall: CPU time used over wall time, ~1 when one\n"
-    .. " thread runs at a time, up to min(N, cores) when they run in parallel)")
+    .. " thread runs at a time, up to min(N, cores) when they run in parallel;\n"
+    .. " processes: the same program in N forked processes at once, the most this\n"
+    .. " machine's cores give when nothing is shared)")
   print()
 end
 
