@@ -18,6 +18,7 @@ int luaopen_ct_multiprocessing (lua_State *L);
 int luaopen_ct_queue (lua_State *L);
 void ct_open_os_additions (lua_State *L);
 void ct_open_print (lua_State *L);
+void ct_open_require (lua_State *L);
 
 static const luaL_Reg natives[] = {
   {"cthreads.native.time", luaopen_ct_time},
@@ -76,4 +77,5 @@ void ct_open_modules (lua_State *L) {
     lua_setglobal(L, builtins[i][0]);
   }
   lua_pop(L, 1);
+  ct_open_require(L);
 }
