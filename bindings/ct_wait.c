@@ -16,7 +16,9 @@
    two-CPU VM. With the GIL on, a woken waiter also spins until the waker
    drops the GIL (it usually blocks in turn within microseconds) rather
    than sleep on the GIL at once; briefly, as a holder that does not block
-   soon keeps the GIL for a whole switch interval.
+   soon keeps the GIL for a whole switch interval. 50 us covers a consumer
+   draining a 100-item queue before it blocks: a bounded queue's
+   throughput went from 0.5-1.0 to 1.9 million items/s with 10 us -> 50 us.
    Spinning wastes the CPU when the thread waited for is not running (a
    busy machine, or one core): then the spin ends without the change, and
    each such failure costs credit. Without credit, one wait in 16 still
@@ -25,7 +27,7 @@
    works. (Yielding the CPU inside the spin was tried: on a machine whose
    CPUs are all busy it gives the CPU away for milliseconds.) */
 #define SPIN_TIME 50e-6      /* for the word */
-#define SPIN_GIL_TIME 10e-6  /* for the GIL, once woken */
+#define SPIN_GIL_TIME 50e-6  /* for the GIL, once woken */
 #define CREDIT_MAX 16
 #define CREDIT_FAIL 4
 
