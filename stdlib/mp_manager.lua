@@ -323,7 +323,7 @@ handlers.event = forward("set", "clear", "is_set", "wait")
 handlers.semaphore = forward("acquire", "release", "get_value")
 
 -- objects whose methods may block run without the server lock; the others
--- (dict, list, namespace, value) run under it, one operation at a time,
+-- (dict, list, namespace, value, array) run under it, one operation at a time,
 -- as Python's server runs them under its GIL
 local blocking_kinds = {queue = true, lock = true, event = true, semaphore = true,
                         condition = true, barrier = true}
