@@ -3,21 +3,46 @@
 local children = require("children")
 local proc = require("proc")
 local mp = multiprocessing
+local time = require("time")
 
 local function no_children_left()
   assert.equal("", children.describe(children.settle(5)))
 end
 
-local function run_children(n, f, ...)
+-- starts n children running f(i, ...); join_all waits for them
+local function start_children(n, f, ...)
   local ps = {}
   for i = 1, n do
     ps[i] = mp.Process{target = f, args = table.pack(i, ...)}
     ps[i]:start()
   end
+  return ps
+end
+
+local function join_all(ps)
   for _, p in ipairs(ps) do
     if not p:join(30) then p:kill() p:join() end
     assert.equal(0, p.exitcode)
   end
+end
+
+local function run_children(n, f, ...)
+  join_all(start_children(n, f, ...))
+end
+
+-- polls until f() is true (up to 30 s): for states no event announces
+local function wait_until(f)
+  local deadline = time.monotonic() + 30
+  while not f() do
+    assert.is_true(time.monotonic() < deadline, "gave up waiting")
+    time.sleep(0.005)
+  end
+end
+
+local function sorted(t)
+  t = table.move(t, 1, t.n or #t, 1, {})
+  table.sort(t)
+  return t
 end
 
 local function mode_of(path)
@@ -210,5 +235,321 @@ describe("multiprocessing.Manager", function()
     local pid, address = out:match("(%d+)%s+(%S+)")
     assert.is_false(children.exists(tonumber(pid)))
     assert.is_nil(mode_of(address))
+  end)
+end)
+
+describe("multiprocessing.Manager Condition", function()
+  after_each(no_children_left)
+
+  it("children wait_for a predicate; notify_all from the parent wakes them", function()
+    local manager <close> = mp.Manager()
+    local cond = manager:Condition()
+    local ns = manager:Namespace()
+    local arrived = manager:Value("i", 0)
+    local woken = manager:list()
+    ns.go = false
+    local ps = start_children(3, function(n, cond, ns, arrived, woken)
+      cond:with(function()
+        arrived.value = arrived.value + 1
+        cond:notify_all()  -- the parent waits for all three
+        local ok = cond:wait_for(function() return ns.go end, 30)
+        woken:append(ok and n or -n)
+      end)
+    end, cond, ns, arrived, woken)
+    cond:with(function()
+      assert.is_true(cond:wait_for(function() return arrived.value == 3 end, 30))
+      ns.go = true
+      cond:notify_all()
+    end)
+    join_all(ps)
+    assert.same({1, 2, 3}, sorted(woken:copy()))
+  end)
+
+  it("notify(n) wakes n waiters, one at a time", function()
+    local manager <close> = mp.Manager()
+    local cond = manager:Condition()
+    local tickets = manager:Value("i", 0)
+    local waiting = manager:Value("i", 0)
+    local served = manager:list()
+    local ps = start_children(2, function(n, cond, tickets, waiting, served)
+      cond:acquire()
+      waiting.value = waiting.value + 1
+      cond:notify_all()
+      assert(cond:wait_for(function() return tickets.value > 0 end, 30))
+      tickets.value = tickets.value - 1
+      served:append(n)
+      cond:notify_all()  -- tells the parent
+      cond:release()
+    end, cond, tickets, waiting, served)
+    cond:with(function()
+      assert.is_true(cond:wait_for(function() return waiting.value == 2 end, 30))
+      for i = 1, 2 do
+        -- only the children wait now (the parent holds the lock): one wakes
+        tickets.value = tickets.value + 1
+        cond:notify(1)
+        assert.is_true(cond:wait_for(function() return #served == i end, 30))
+      end
+    end)
+    join_all(ps)
+    assert.same({1, 2}, sorted(served:copy()))
+    assert.equal(0, tickets.value)
+  end)
+
+  it("wait and wait_for time out with false; wait_for returns the predicate's value", function()
+    local manager <close> = mp.Manager()
+    local cond = manager:Condition()
+    assert.is_true(cond:acquire())
+    assert.is_false(cond:wait(0.02))
+    assert.is_false(cond:wait_for(function() return false end, 0.02))
+    assert.is_nil(cond:wait_for(function() return nil end, 0))
+    assert.equal(42, cond:wait_for(function() return 42 end))
+    cond:release()
+    -- the default lock is an RLock: taken twice, waited on, still held twice
+    cond:acquire()
+    cond:acquire()
+    assert.is_false(cond:wait(0.01))
+    cond:release()
+    cond:release()
+    assert.has_error(function() cond:release() end)
+  end)
+
+  it("uses a manager Lock given to it, shared with the Lock proxy", function()
+    local manager <close> = mp.Manager()
+    local lock = manager:Lock()
+    local cond = manager:Condition(lock)
+    local ns = manager:Namespace()
+    cond:acquire()
+    assert.is_true(lock:locked())
+    cond:release()
+    assert.is_false(lock:locked())
+    lock:acquire()  -- the Condition's lock, taken through the Lock proxy
+    local ps = start_children(1, function(_, lock, cond, ns)
+      lock:with(function()
+        ns.x = "from child"
+        cond:notify()
+      end)
+    end, lock, cond, ns)
+    assert.is_true(cond:wait_for(function() return ns.x ~= nil end, 30))
+    assert.equal("from child", ns.x)
+    lock:release()
+    join_all(ps)
+  end)
+
+  it("raises on a bad lock, a bad timeout, and an un-acquired lock", function()
+    local manager <close> = mp.Manager()
+    local cond = manager:Condition()
+    local other <close> = mp.Manager()
+    for _, lock in ipairs{threading.Lock(), mp.Lock(), manager:Semaphore(), other:Lock(), 5} do
+      local ok, err = pcall(manager.Condition, manager, lock)
+      assert.is_false(ok)
+      assert.matches("bad argument #1 to 'Condition' (Lock or RLock of this manager expected", err, 1, true)
+    end
+    assert.matches("cannot wait on un-acquired lock", select(2, pcall(cond.wait, cond, 0.01)), 1, true)
+    assert.matches("cannot notify on un-acquired lock", select(2, pcall(cond.notify, cond)), 1, true)
+    cond:acquire()
+    assert.matches("bad argument #1 to 'wait'", select(2, pcall(cond.wait, cond, "x")), 1, true)
+    assert.matches("bad argument #1 to 'notify'", select(2, pcall(cond.notify, cond, 1.5)), 1, true)
+    assert.matches("bad argument #1 to 'wait_for'", select(2, pcall(cond.wait_for, cond, 1)), 1, true)
+    cond:release()
+  end)
+end)
+
+describe("multiprocessing.Manager Barrier", function()
+  after_each(no_children_left)
+
+  it("gives the parties of each round the indexes 0..parties-1, and runs the action once", function()
+    local manager <close> = mp.Manager()
+    local actions = manager:Value("i", 0)
+    local b = manager:Barrier(4, function() actions.value = actions.value + 1 end)
+    assert.equal(4, b.parties)
+    local indexes = manager:list()
+    run_children(4, function(_, b, indexes)
+      for round = 1, 3 do indexes:append(round * 10 + b:wait(30)) end
+    end, b, indexes)
+    assert.same({10, 11, 12, 13, 20, 21, 22, 23, 30, 31, 32, 33}, sorted(indexes:copy()))
+    assert.equal(3, actions.value)
+    assert.equal(0, b.n_waiting)
+    assert.is_false(b.broken)
+  end)
+
+  it("abort breaks it: waiters and later callers get threading.BrokenBarrierError", function()
+    local manager <close> = mp.Manager()
+    local b = manager:Barrier(3)
+    local errors = manager:list()
+    local ps = start_children(2, function(_, b, errors)
+      local ok, err = pcall(b.wait, b, 30)
+      errors:append(not ok and err == threading.BrokenBarrierError and "broken" or tostring(err))
+    end, b, errors)
+    wait_until(function() return b.n_waiting == 2 end)
+    b:abort()
+    join_all(ps)
+    assert.same({"broken", "broken"}, sorted(errors:copy()))
+    assert.is_true(b.broken)
+    assert.equal(0, b.n_waiting)
+    local ok, err = pcall(b.wait, b)
+    assert.is_false(ok)
+    assert.is_true(err == threading.BrokenBarrierError)
+    assert.is_true(err == mp.BrokenBarrierError)
+    -- reset makes it usable again
+    b:reset()
+    assert.is_false(b.broken)
+    local indexes = manager:list()
+    run_children(3, function(_, b, indexes) indexes:append(b:wait(30)) end, b, indexes)
+    assert.same({0, 1, 2}, sorted(indexes:copy()))
+  end)
+
+  it("reset releases the waiters with BrokenBarrierError and leaves it unbroken", function()
+    local manager <close> = mp.Manager()
+    local b = manager:Barrier(2)
+    local errors = manager:list()
+    local ps = start_children(1, function(_, b, errors)
+      local ok, err = pcall(b.wait, b, 30)
+      errors:append(not ok and err == threading.BrokenBarrierError)
+    end, b, errors)
+    wait_until(function() return b.n_waiting == 1 end)
+    b:reset()
+    join_all(ps)
+    assert.same({true}, sorted(errors:copy()))
+    assert.is_false(b.broken)
+    assert.equal(0, b.n_waiting)
+  end)
+
+  it("a wait that times out breaks it; a failing action breaks it", function()
+    local manager <close> = mp.Manager()
+    local b = manager:Barrier(2)
+    local ok, err = pcall(b.wait, b, 0.02)
+    assert.is_false(ok)
+    assert.is_true(err == threading.BrokenBarrierError)
+    assert.is_true(b.broken)
+    -- the Barrier's own timeout
+    local bt = manager:Barrier(2, nil, 0.02)
+    assert.is_true(select(2, pcall(bt.wait, bt)) == threading.BrokenBarrierError)
+    -- the last party gets the action's error, the others BrokenBarrierError
+    local bf = manager:Barrier(2, function() error("action failed", 0) end)
+    local errors = manager:list()
+    run_children(2, function(_, bf, errors)
+      local _, e = pcall(bf.wait, bf, 30)
+      errors:append(e == threading.BrokenBarrierError and "broken" or tostring(e))
+    end, bf, errors)
+    local got = sorted(errors:copy())
+    assert.equal("broken", got[1])
+    assert.matches("action failed$", got[2])
+    assert.is_true(bf.broken)
+  end)
+
+  it("raises on bad arguments", function()
+    local manager <close> = mp.Manager()
+    assert.matches("bad argument #1 to 'Barrier' (parties must be >= 1)",
+                   select(2, pcall(manager.Barrier, manager, 0)), 1, true)
+    assert.matches("bad argument #1 to 'Barrier' (integer expected, got string)",
+                   select(2, pcall(manager.Barrier, manager, "x")), 1, true)
+    assert.matches("bad argument #2 to 'Barrier' (function expected, got number)",
+                   select(2, pcall(manager.Barrier, manager, 2, 5)), 1, true)
+    local b = manager:Barrier{parties = 2}
+    assert.equal(2, b.parties)
+    assert.matches("bad argument #1 to 'wait'", select(2, pcall(b.wait, b, "x")), 1, true)
+    assert.is_false(b.broken)
+  end)
+end)
+
+describe("multiprocessing.Manager Array", function()
+  after_each(no_children_left)
+
+  it("children's updates under a manager Lock add up exactly", function()
+    local manager <close> = mp.Manager()
+    local a = manager:Array("i", 5)      -- a[1]: everyone's total; a[n + 1]: child n's
+    local d = manager:Array("d", {0.5})
+    local lock = manager:Lock()
+    run_children(4, function(n, a, d, lock)
+      for _ = 1, 50 do
+        lock:with(function()
+          a[1] = a[1] + 1
+          d[1] = d[1] + 0.25
+        end)
+        a[n + 1] = a[n + 1] + 2   -- only this child writes there
+      end
+    end, a, d, lock)
+    assert.same({200, 100, 100, 100, 100}, a:tolist())
+    assert.equal(50.5, d[1])
+  end)
+
+  it("indexes 1..#a like a local Array: ipairs, pairs, totable, tostring", function()
+    local manager <close> = mp.Manager()
+    local a = manager:Array("i", {3, 1, 2})
+    assert.equal(3, #a)
+    assert.equal("i", a.typecode)
+    assert.equal(1, a[2])
+    assert.equal(1, a[2.0])
+    assert.is_nil(a[0])
+    assert.is_nil(a[4])
+    assert.is_nil(a[1.5])
+    a[3] = 30
+    local seen = {}
+    for i, v in ipairs(a) do seen[i] = v end
+    assert.same({3, 1, 30}, seen)
+    seen = {}
+    for i, v in pairs(a) do seen[i] = v end
+    assert.same({3, 1, 30}, seen)
+    assert.same({3, 1, 30}, a:totable())
+    assert.equal("array('i', [3, 1, 30])", tostring(a))
+    local empty = manager:Array("d", 0)
+    assert.equal(0, #empty)
+    assert.same({}, empty:tolist())
+    -- conversions as a local Array: wrap to the width, floats, bytes, booleans
+    local b = manager:Array("b", 1)
+    b[1] = 200
+    assert.equal(-56, b[1])
+    local f = manager:Array("d", 1)
+    f[1] = 3
+    assert.equal("float", math.type(f[1]))
+    local c = manager:Array("c", "hi")
+    assert.equal("hi", c.value)
+    c[2] = "o"
+    assert.equal("ho", c.value)
+    c.value = "y"
+    assert.equal("y", c[1])
+    local q = manager:Array("?", {true, false})
+    assert.same({true, false}, q:tolist())
+    -- a proxy sent through a queue
+    local inbox = mp.Queue()
+    local p = mp.Process(function() local x = inbox:get() x[1] = 99 end)
+    p:start()
+    inbox:put(a)
+    p:join()
+    assert.equal(99, a[1])
+  end)
+
+  it("raises on bad typecodes, sizes, indexes and values", function()
+    local manager <close> = mp.Manager()
+    local function err_of(f, ...)
+      local ok, err = pcall(f, ...)
+      assert.is_false(ok)
+      return tostring(err)
+    end
+    local A = manager.Array
+    assert.matches("bad argument #1 to 'Array' (unknown typecode 'z'", err_of(A, manager, "z", 3), 1, true)
+    assert.matches("bad argument #1 to 'Array' (unknown typecode no value", err_of(A, manager), 1, true)
+    assert.matches("bad argument #2 to 'Array' (size must not be negative)",
+                   err_of(A, manager, "i", -1), 1, true)
+    assert.matches("bad argument #2 to 'Array' (size or table expected, got string)",
+                   err_of(A, manager, "i", "abc"), 1, true)
+    assert.matches("bad argument #2 to 'Array' (element 2: number expected, got string)",
+                   err_of(A, manager, "i", {1, "x"}), 1, true)
+    assert.matches("bad argument #2 to 'Array' (element 1: number has no integer representation)",
+                   err_of(A, manager, "l", {1.5}), 1, true)
+    local a = manager:Array("i", 3)
+    assert.matches("array index 4 out of range (1..3)", err_of(function() a[4] = 1 end), 1, true)
+    assert.matches("array index 0 out of range (1..3)", err_of(function() a[0] = 1 end), 1, true)
+    assert.matches("integer index expected, got number", err_of(function() a[1.5] = 1 end), 1, true)
+    assert.matches("number expected, got string", err_of(function() a[1] = "x" end), 1, true)
+    assert.matches("number has no integer representation", err_of(function() a[1] = 1.5 end), 1, true)
+    assert.matches("number expected, got nil", err_of(function() a[1] = nil end), 1, true)
+    local c = manager:Array("c", 2)
+    assert.matches("one character string expected", err_of(function() c[1] = "ab" end), 1, true)
+    assert.matches("byte must be in range(0, 256)", err_of(function() c[1] = 300 end), 1, true)
+    assert.matches("byte string too long", err_of(function() c.value = "abc" end), 1, true)
+    a[1] = "7"   -- a numeric string is converted, as the local Array does
+    a[2] = 2.0
+    assert.same({7, 2, 0}, a:tolist())
   end)
 end)

@@ -21,6 +21,7 @@ local class = require("cthreads.class")
 local threading = require("cthreads.threading")
 local native = mp._native
 local Object, checktype, argerror = class.Object, class.checktype, class.argerror
+local typename = class.typename
 local unpack, pack = table.unpack, table.pack
 local getpid = os.getpid
 local HANDLE = native.HANDLE
@@ -285,6 +286,36 @@ local function forward(...)
   return t
 end
 
+handlers.condition = forward("acquire", "release", "wait", "notify", "notify_all")
+
+local barrier_fields = {parties = true, n_waiting = true, broken = true}
+handlers.barrier = forward("wait", "reset", "abort")
+handlers.barrier.getattr = function(b, k)
+  if not barrier_fields[k] then error(("'Barrier' has no attribute '%s'"):format(tostring(k)), 0) end
+  return b[k]
+end
+
+-- an Array is a multiprocessing.RawArray in the server (the same typecodes,
+-- conversions and wrapping as a local one); proxies check indexes and
+-- values before sending, the server checks them again
+local vget, vset = native.value_get, native.value_set
+handlers.array = {
+  getitem = function(a, i)
+    if math.type(i) ~= "integer" or i < 1 or i > #a then return nil end
+    return vget(a, i)
+  end,
+  setitem = function(a, i, v) vset(a, i, v) end,
+  len = function(a) return #a end,
+  tolist = function(a) return native.value_totable(a) end,
+  getvalue = function(a) return a.value end,
+  setvalue = function(a, s) a.value = s end,
+  repr = function(a)
+    local t = native.value_totable(a)
+    for i = 1, #t do t[i] = repr(t[i]) end
+    return ("array('%s', [%s])"):format(a.typecode, table.concat(t, ", "))
+  end,
+}
+
 handlers.queue = forward("put", "get", "put_nowait", "get_nowait", "qsize", "empty",
                          "full", "task_done", "join")
 handlers.lock = forward("acquire", "release", "locked")
@@ -292,9 +323,24 @@ handlers.event = forward("set", "clear", "is_set", "wait")
 handlers.semaphore = forward("acquire", "release", "get_value")
 
 -- objects whose methods may block run without the server lock; the others
--- (dict, list, namespace, value) run under it, one operation at a time,
+-- (dict, list, namespace, value, array) run under it, one operation at a time,
 -- as Python's server runs them under its GIL
-local blocking_kinds = {queue = true, lock = true, event = true, semaphore = true}
+local blocking_kinds = {queue = true, lock = true, event = true, semaphore = true,
+                        condition = true, barrier = true}
+
+-- in the server process: its objects and address (for a Condition made on
+-- a Lock of the same manager)
+local served = nil
+
+local function served_lock(lock)
+  local entry = served and type(lock) == "table" and
+                rawget(lock, "_address") == served.address and
+                served.objects[rawget(lock, "_id")]
+  if not entry or entry[2] ~= "lock" then
+    error("Condition: the lock must be a Lock or RLock of this manager", 0)
+  end
+  return entry[1]
+end
 
 -- makers: type name -> function(args...) -> server object, handler kind
 local makers = {
@@ -326,6 +372,14 @@ local makers = {
   Event = function() return mp.Event(), "event" end,
   Semaphore = function(v) return mp.Semaphore(v), "semaphore" end,
   BoundedSemaphore = function(v) return mp.BoundedSemaphore(v), "semaphore" end,
+  Condition = function(lock)
+    if lock == nil then return threading.Condition(threading.RLock()), "condition" end
+    return threading.Condition(served_lock(lock)), "condition"
+  end,
+  Barrier = function(parties, action, timeout)
+    return threading.Barrier(parties, action, timeout), "barrier"
+  end,
+  Array = function(typecode, init) return mp.RawArray(typecode, init), "array" end,
 }
 
 -- ---- the server process --------------------------------------------------------------
@@ -411,6 +465,7 @@ end
 
 local function run_server(path, authkey, ready, parent_pid)
   local objects, state = {}, {next_id = 0, lock = threading.Lock()}
+  served = {objects = objects, address = path}
   local listener = native.listen(path)
   state.shutdown = function()
     native.unlink(path)
@@ -614,10 +669,131 @@ local SemaphoreProxy = proxy_class("SemaphoreProxy", {"acquire", "release", "get
 SemaphoreProxy._methods.hold = mp._hold
 SemaphoreProxy._methods.with = mp._with
 
+local monotonic = threading._time.monotonic
+
+local function check_timeout(timeout, n, fname)
+  checktype(timeout, "number", n, fname, true)
+end
+
+local ConditionProxy = proxy_class("ConditionProxy",
+  {"acquire", "release", "notify_all"})
+local cm = ConditionProxy._methods
+cm.hold, cm.with = mp._hold, mp._with
+cm.notifyAll = cm.notify_all
+function cm.wait(self, timeout)
+  check_timeout(timeout, 1, "wait")
+  return call(self, "wait", timeout)
+end
+function cm.notify(self, n)
+  if n ~= nil and math.type(n) ~= "integer" then
+    argerror(1, "notify", "integer expected, got " .. typename(n), 2)
+  end
+  return call(self, "notify", n or 1)
+end
+-- the predicate runs here, in the caller's process, between waits on the
+-- server (as Python's ConditionProxy does)
+function cm.wait_for(self, predicate, timeout)
+  checktype(predicate, "function", 1, "wait_for")
+  check_timeout(timeout, 2, "wait_for")
+  local result = predicate()
+  local deadline = timeout and timeout >= 0 and monotonic() + timeout
+  while not result do
+    local wait = nil
+    if deadline then
+      wait = deadline - monotonic()
+      if wait <= 0 then break end
+    end
+    call(self, "wait", wait)
+    result = predicate()
+  end
+  return result
+end
+
+local BarrierProxy = proxy_class("BarrierProxy", {"reset", "abort"},
+  function(self, k)
+    if k == "parties" or k == "n_waiting" or k == "broken" then
+      return call(self, "getattr", k)
+    end
+    return nil
+  end)
+function BarrierProxy._methods.wait(self, timeout)
+  check_timeout(timeout, 1, "wait")
+  return call(self, "wait", timeout)
+end
+
+-- Array proxies keep the typecode and the length (both fixed) so that
+-- '#', range errors and value checks cost no round trip
+local function array_value_error(tc, v)
+  if tc == "?" then return nil end
+  local t = type(v)
+  local vtype = v == nil and "nil" or typename(v)
+  if tc == "c" then
+    if t == "number" then
+      local b = math.tointeger(v)
+      if b == nil then return "number has no integer representation" end
+      if b < 0 or b > 255 then return "byte must be in range(0, 256)" end
+      return nil
+    end
+    if t ~= "string" then return "string expected, got " .. vtype end
+    if #v ~= 1 then return "one character string expected" end
+    return nil
+  end
+  local x = t == "string" and tonumber(v) or v
+  if type(x) ~= "number" then return "number expected, got " .. vtype end
+  if tc ~= "f" and tc ~= "d" and math.tointeger(x) == nil then
+    return "number has no integer representation"
+  end
+  return nil
+end
+
+local ArrayProxy = proxy_class("ArrayProxy", {},
+  function(self, k)
+    if type(k) == "number" then  -- outside 1..#a: nil, as a local Array
+      if k >= 1 and k <= rawget(self, "_len") and k == math.floor(k) then
+        return call(self, "getitem", math.tointeger(k))
+      end
+      return nil
+    end
+    if k == "typecode" then return rawget(self, "_typecode") end
+    if k == "value" and rawget(self, "_typecode") == "c" then return call(self, "getvalue") end
+    return nil
+  end,
+  function(self, k, v)
+    local tc = rawget(self, "_typecode")
+    if type(k) == "number" then
+      local i = math.tointeger(k)
+      if i == nil then argerror(2, "__newindex", "integer index expected, got number", 2) end
+      local n = rawget(self, "_len")
+      if i < 1 or i > n then
+        error(("array index %d out of range (1..%d)"):format(i, n), 2)
+      end
+      local bad = array_value_error(tc, v)
+      if bad then argerror(3, "__newindex", bad, 2) end
+      call(self, "setitem", i, v)
+    elseif k == "value" and tc == "c" then
+      checktype(v, "string", 3, "__newindex")
+      if #v > rawget(self, "_len") then error("byte string too long", 2) end
+      call(self, "setvalue", v)
+    else
+      rawset(self, k, v)
+    end
+  end,
+  function(self) return rawget(self, "_len") end)
+ArrayProxy._methods.tolist = function(self) return call(self, "tolist") end
+ArrayProxy._methods.totable = ArrayProxy._methods.tolist
+ArrayProxy.__pairs = function(self)
+  local items = call(self, "tolist")
+  return function(_, i)
+    i = i + 1
+    if items[i] ~= nil then return i, items[i] end
+  end, self, 0
+end
+
 local proxy_of = {
   dict = "DictProxy", list = "ListProxy", namespace = "NamespaceProxy",
   value = "ValueProxy", queue = "QueueProxy", lock = "AcquirerProxy",
-  event = "EventProxy", semaphore = "SemaphoreProxy",
+  event = "EventProxy", semaphore = "SemaphoreProxy", condition = "ConditionProxy",
+  barrier = "BarrierProxy", array = "ArrayProxy",
 }
 
 -- ---- the manager -----------------------------------------------------------------------------
@@ -668,6 +844,64 @@ for _, typeid in ipairs{"dict", "list", "Namespace", "Value", "Queue", "Joinable
   Manager[typeid] = function(self, ...)
     return self:_create(typeid, ...)
   end
+end
+
+-- Condition([lock]): lock is nil (an RLock in the server) or a Lock or
+-- RLock proxy of this manager, which the server's Condition then uses
+function Manager:Condition(lock)
+  if lock ~= nil and not (getmetatable(lock) == AcquirerProxy and
+                          rawget(lock, "_address") == self.address) then
+    argerror(1, "Condition", "Lock or RLock of this manager expected, got "
+                             .. typename(lock), 2)
+  end
+  return self:_create("Condition", lock)
+end
+
+-- Barrier(parties, [action], [timeout]); the action runs in the server
+function Manager:Barrier(parties, action, timeout)
+  if class.is_plain_table(parties) then
+    parties, action, timeout = parties.parties, parties.action, parties.timeout
+  end
+  if math.type(parties) ~= "integer" then
+    local i = math.tointeger(parties)
+    if i == nil then
+      argerror(1, "Barrier", type(parties) == "number" and "number has no integer representation"
+                             or "integer expected, got " .. typename(parties), 2)
+    end
+    parties = i
+  end
+  if parties < 1 then argerror(1, "Barrier", "parties must be >= 1", 2) end
+  checktype(action, "function", 2, "Barrier", true)
+  checktype(timeout, "number", 3, "Barrier", true)
+  return self:_create("Barrier", parties, action, timeout)
+end
+
+-- Array(typecode, size_or_table): typecodes and conversions as
+-- multiprocessing.Array; indexed 1..#a
+function Manager:Array(typecode, init)
+  if class.is_plain_table(typecode) and init == nil then
+    typecode, init = typecode.typecode, typecode.size_or_initializer or typecode.init
+  end
+  if type(typecode) ~= "string" or native.value_elsize(typecode) == 0 then
+    argerror(1, "Array", ("unknown typecode %s (b B h H i I l L q Q f d c ?)"):format(
+      type(typecode) == "string" and "'" .. typecode .. "'" or typename(typecode)), 2)
+  end
+  local n
+  if math.type(init) == "integer" then n = init
+  elseif type(init) == "table" then
+    n = #init
+    for i = 1, n do
+      local bad = array_value_error(typecode, init[i])
+      if bad then argerror(2, "Array", ("element %d: %s"):format(i, bad), 2) end
+    end
+  elseif type(init) == "string" and typecode == "c" then n = #init
+  else argerror(2, "Array", "size or table expected, got " .. typename(init), 2) end
+  if n < 0 then argerror(2, "Array", "size must not be negative", 2) end
+  if n > (1 << 34) then argerror(2, "Array", "array size out of range", 2) end
+  local a = self:_create("Array", typecode, init)
+  rawset(a, "_typecode", typecode)
+  rawset(a, "_len", n)
+  return a
 end
 
 function Manager:shutdown()
