@@ -18,7 +18,7 @@
 -- the Lock, fails the run (exit 1); a missed goal prints "GOAL MISSED".
 --
 -- usage: lua5.4 scripts/bench/scaling.lua [--quick|--smoke] [cpu|speed|alloc|race]
---   --quick  smaller inputs, 1, 2 and 4 threads only (a few minutes)
+--   --quick  smaller inputs, 1, 2 and 4 threads only, best of 5 (a few minutes)
 --   --smoke  tiny inputs, 1 and 2 threads, one run each: checks that it
 --            all works, measures nothing (scripts/test/bench_smoke.sh)
 -- env: CTHREADS, LUA, PYTHON (the interpreters)
@@ -37,7 +37,7 @@ if opts.smoke then
   P = {threads = {1, 2}, reps = 1, py_reps = 1, speed_col = 4, race_n = 100000, race_runs = 1,
        count = 200000, fib = 18, nbody = 1000, binarytrees = 6, strings = 1000}
 elseif opts.quick then
-  P = {threads = {1, 2, 4}, reps = 3, py_reps = 1, speed_col = 3, race_n = 1000000, race_runs = 1,
+  P = {threads = {1, 2, 4}, reps = 5, py_reps = 1, speed_col = 3, race_n = 1000000, race_runs = 1,
        count = 8000000, fib = 28, nbody = 20000, binarytrees = 11, strings = 20000}
 else
   P = {threads = {1, 2, 4, 8, 16}, reps = 3, py_reps = 2, speed_col = 2, race_n = 1000000,
