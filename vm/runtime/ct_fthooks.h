@@ -45,20 +45,28 @@ extern int ct_ft_localdebt;   /* allocations count in the thread's debt */
    accesses as 16-byte atomics, acquire and release (what x86-64's loads
    and stores are: a reader that gets a new object sees it initialized).
    Only the value and the tag are read from the source and written to a
-   stack slot (its padding may hold a to-be-closed variable's link). */
+   stack slot (its padding may hold a to-be-closed variable's link).
+   With the GIL on (or one thread) plain copies: the GIL orders them,
+   and TSan's atomics would only slow that pass down. */
 #define luai_tvload(io1,io2) do { \
-  unsigned __int128 v_ = __atomic_load_n( \
-      (const unsigned __int128 *)(const void *)(io2), __ATOMIC_ACQUIRE); \
-  unsigned long long w_ = (unsigned long long)v_; \
-  __builtin_memcpy(&(io1)->value_, &w_, sizeof(w_)); \
-  (io1)->tt_ = (unsigned char)(v_ >> 64); \
+  if (luai_ft()) { \
+    unsigned __int128 v_ = __atomic_load_n( \
+        (const unsigned __int128 *)(const void *)(io2), __ATOMIC_ACQUIRE); \
+    unsigned long long w_ = (unsigned long long)v_; \
+    __builtin_memcpy(&(io1)->value_, &w_, sizeof(w_)); \
+    (io1)->tt_ = (unsigned char)(v_ >> 64); \
+  } \
+  else { (io1)->value_ = (io2)->value_; (io1)->tt_ = (io2)->tt_; } \
   } while (0)
 #define luai_tvstore(io1,io2) do { \
-  unsigned long long w_; \
-  __builtin_memcpy(&w_, &(io2)->value_, sizeof(w_)); \
-  __atomic_store_n((unsigned __int128 *)(void *)(io1), \
-      (unsigned __int128)w_ | ((unsigned __int128)(io2)->tt_ << 64), \
-      __ATOMIC_RELEASE); \
+  if (luai_ft()) { \
+    unsigned long long w_; \
+    __builtin_memcpy(&w_, &(io2)->value_, sizeof(w_)); \
+    __atomic_store_n((unsigned __int128 *)(void *)(io1), \
+        (unsigned __int128)w_ | ((unsigned __int128)(io2)->tt_ << 64), \
+        __ATOMIC_RELEASE); \
+  } \
+  else { (io1)->value_ = (io2)->value_; (io1)->tt_ = (io2)->tt_; } \
   } while (0)
 #else
 /* elsewhere: field by field, not tear-free */
