@@ -55,11 +55,12 @@ void ct_ft_adddebt (global_State *g, ptrdiff_t d) {
     __atomic_fetch_add(&g->GCdebt, d, __ATOMIC_RELAXED);
     return;
   }
-  ts->ft_debt += d;
-  if (ts->ft_debt > DEBT_CHUNK || ts->ft_debt < -DEBT_CHUNK) {
-    __atomic_fetch_add(&g->GCdebt, ts->ft_debt, __ATOMIC_RELAXED);
-    ts->ft_debt = 0;
+  d += ts->ft_debt;  /* written by its thread only, read by any */
+  if (d > DEBT_CHUNK || d < -DEBT_CHUNK) {
+    __atomic_fetch_add(&g->GCdebt, d, __ATOMIC_RELAXED);
+    d = 0;
   }
+  __atomic_store_n(&ts->ft_debt, d, __ATOMIC_RELAXED);
 }
 
 void ct_ft_linkgc (lua_State *L, GCObject *o) {
@@ -88,7 +89,7 @@ static void take_thread (global_State *g, ct_tstate *ts) {
   }
   if (ts->ft_debt != 0) {
     __atomic_fetch_add(&g->GCdebt, ts->ft_debt, __ATOMIC_RELAXED);
-    ts->ft_debt = 0;
+    __atomic_store_n(&ts->ft_debt, 0, __ATOMIC_RELAXED);
   }
 }
 

@@ -256,16 +256,16 @@ lua_Unsigned ct_ft_getn (Table *t) {
   View v;
   lua_Unsigned i, j;
   view(t, &v);
-  if (v.asize > 0 && isempty(&v.array[v.asize - 1])) {
+  if (v.asize > 0 && slotisempty(&v.array[v.asize - 1])) {
     unsigned int lo = 0, hi = v.asize;  /* lo present (or 0), hi absent */
     while (hi - lo > 1u) {
       unsigned int m = (lo + hi) / 2;
-      if (isempty(&v.array[m - 1])) hi = m;
+      if (slotisempty(&v.array[m - 1])) hi = m;
       else lo = m;
     }
     return lo;
   }
-  if (v.dummy || isempty(getint_view(&v, (lua_Integer)v.asize + 1)))
+  if (v.dummy || slotisempty(getint_view(&v, (lua_Integer)v.asize + 1)))
     return v.asize;
   i = j = v.asize;  /* j + 1 is present: double until absent */
   if (j == 0) j = 1;
@@ -274,13 +274,13 @@ lua_Unsigned ct_ft_getn (Table *t) {
     if (j <= l_castS2U(LUA_MAXINTEGER) / 2) j *= 2;
     else {
       j = LUA_MAXINTEGER;
-      if (isempty(getint_view(&v, (lua_Integer)j))) break;
+      if (slotisempty(getint_view(&v, (lua_Integer)j))) break;
       return j;
     }
-  } while (!isempty(getint_view(&v, (lua_Integer)j)));
+  } while (!slotisempty(getint_view(&v, (lua_Integer)j)));
   while (j - i > 1u) {
     lua_Unsigned m = (i + j) / 2;
-    if (isempty(getint_view(&v, (lua_Integer)m))) j = m;
+    if (slotisempty(getint_view(&v, (lua_Integer)m))) j = m;
     else i = m;
   }
   return i;
@@ -345,11 +345,14 @@ static void setkey (Node *n, const TValue *key) {
   __atomic_store_n(&n->u.key_tt, key->tt_, __ATOMIC_RELEASE);
 }
 
+/* 'lastfree' and a free node's 'next' are read by searches (no lock) */
 static Node *freepos (Table *t) {
-  if (t->lastfree == NULL) return NULL;
-  while (t->lastfree > t->node) {
-    t->lastfree--;
-    if (keyisnil(t->lastfree)) return t->lastfree;
+  Node *f = t->lastfree;
+  if (f == NULL) return NULL;
+  while (f > t->node) {
+    f--;
+    __atomic_store_n(&t->lastfree, f, __ATOMIC_RELAXED);
+    if (keyisnil(f)) return f;
   }
   return NULL;
 }
@@ -366,7 +369,8 @@ static Node *newkey (Table *t, const TValue *key) {
   f = freepos(t);
   if (f == NULL) return NULL;
   setkey(f, key);
-  gnext(f) = gnext(mp) != 0 ? cast_int((mp + gnext(mp)) - f) : 0;
+  __atomic_store_n(&gnext(f), gnext(mp) != 0 ? cast_int((mp + gnext(mp)) - f) : 0,
+                   __ATOMIC_RELAXED);
   __atomic_store_n(&gnext(mp), cast_int(f - mp), __ATOMIC_RELEASE);
   return f;
 }
@@ -388,7 +392,7 @@ static void *rawalloc (lua_State *L, Table *t, size_t size,
 
 static void resize_locked (lua_State *L, Table *t, unsigned int nasize,
                            unsigned int nhsize) {
-  unsigned int oasize = real_asize(t->alimit, t->flags);
+  unsigned int oasize = real_asize(t->alimit, luai_loadflags(t));
   TValue *oarray = t->array, *narray = t->array;
   Node *onode = t->node, *nnode;
   int odummy = (t->lastfree == NULL);
@@ -449,7 +453,7 @@ static void resize_locked (lua_State *L, Table *t, unsigned int nasize,
     unsigned int q = t->ctseq;
     __atomic_store_n(&t->ctseq, q + 1, __ATOMIC_RELAXED);
     ct_fence(__ATOMIC_RELEASE);
-    __atomic_store_n(&t->array, narray, __ATOMIC_RELAXED);
+    __atomic_store_n(&t->array, narray, __ATOMIC_RELEASE);  /* see lvm.h */
     __atomic_store_n(&t->node, nnode, __ATOMIC_RELAXED);
     __atomic_store_n(&t->lsizenode, nlsz, __ATOMIC_RELAXED);
     __atomic_store_n(&t->lastfree, nlastfree, __ATOMIC_RELAXED);
@@ -473,7 +477,7 @@ static void countint (lua_Integer k, unsigned int *nums) {
    gets the largest power of two n with more than n/2 of 1..n in use */
 static void rehash_locked (lua_State *L, Table *t, const TValue *ek) {
   unsigned int nums[FT_MAXBITS + 1];
-  unsigned int asize = real_asize(t->alimit, t->flags);
+  unsigned int asize = real_asize(t->alimit, luai_loadflags(t));
   unsigned int total = 0, nasize = 0, inarray = 0, a = 0, twotoi, i;
   memset(nums, 0, sizeof nums);
   for (i = 0; i < asize; i++)
@@ -521,7 +525,7 @@ static void insert_locked (lua_State *L, Table *t, const TValue *key,
     }
     rehash_locked(L, t, key);
     if (ttisinteger(key) &&
-        l_castS2U(ivalue(key)) - 1u < real_asize(t->alimit, t->flags)) {
+        l_castS2U(ivalue(key)) - 1u < real_asize(t->alimit, luai_loadflags(t))) {
       luai_tvstore(&t->array[ivalue(key) - 1], value);
       return;
     }
@@ -575,7 +579,7 @@ void ct_ft_resize (lua_State *L, Table *t, unsigned int nasize,
 void ct_ft_storeslot (lua_State *L, Table *t, const TValue *slot,
                       const TValue *v) {
   int taken = tlock(t);
-  unsigned int asize = real_asize(t->alimit, t->flags);
+  unsigned int asize = real_asize(t->alimit, luai_loadflags(t));
   if ((slot >= t->array && slot < t->array + asize) ||
       (t->lastfree != NULL && (const Node *)slot >= t->node &&
        (const Node *)slot < t->node + twoto(t->lsizenode)))

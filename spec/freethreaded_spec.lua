@@ -1,0 +1,141 @@
+-- Races between threads that were bugs (docs/tsan.md), in both GIL modes:
+-- a coroutine that another thread is running is left alone by
+-- coroutine.status, resume, wrap and close; debug.setupvalue from another
+-- thread reaches the variable; string buffers grown for the first time in
+-- several threads at once. Deterministic: the coroutine waits on an Event
+-- inside another thread while this one looks at it.
+
+local proc = require("proc")
+local Thread = threading.Thread
+
+-- runs body(co_function) in a thread, inside a coroutine that has set
+-- 'started' and waits for 'go' before it yields 1 (then returns 2)
+local function held_coroutine(wrap)
+  local started, go = threading.Event(), threading.Event()
+  local body = function()
+    started:set()
+    go:wait()
+    coroutine.yield(1)
+    return 2
+  end
+  local co, w
+  if wrap then w = coroutine.wrap(body) else co = coroutine.create(body) end
+  local results = {}
+  local t = Thread{target = function()
+    if wrap then results = {pcall(w)} else results = {coroutine.resume(co)} end
+  end}
+  t:start()
+  started:wait()
+  return {co = co, w = w, go = go, thread = t, results = function() return results end}
+end
+
+describe("a coroutine running in another thread", function()
+  it("is 'normal' for coroutine.status, and cannot be resumed or closed here", function()
+    local h = held_coroutine(false)
+    assert.equal("normal", coroutine.status(h.co))
+    local ok, err = coroutine.resume(h.co)
+    assert.is_false(ok)
+    assert.equal("cannot resume non-suspended coroutine", err)
+    local cok, cerr = pcall(coroutine.close, h.co)
+    assert.is_false(cok)
+    assert.matches("cannot close a running coroutine", cerr, 1, true)
+    h.go:set()
+    h.thread:join()
+    assert.same({true, 1}, h.results())  -- its own resume was not disturbed
+    assert.equal("suspended", coroutine.status(h.co))
+    assert.same({true, 2}, {coroutine.resume(h.co)})
+    assert.equal("dead", coroutine.status(h.co))
+  end)
+
+  it("makes a call of its coroutine.wrap function fail, and is not disturbed", function()
+    local h = held_coroutine(true)
+    local ok, err = pcall(h.w)
+    assert.is_false(ok)
+    assert.matches("cannot resume non-suspended coroutine", err, 1, true)
+    h.go:set()
+    h.thread:join()
+    assert.same({true, 1}, h.results())
+    assert.equal(2, h.w())
+    local ok2, err2 = pcall(h.w)
+    assert.is_false(ok2)
+    assert.matches("cannot resume dead coroutine", err2, 1, true)
+  end)
+end)
+
+describe("coroutine.wrap with threads started", function()
+  it("still propagates an error raised inside the coroutine, with its position", function()
+    local t = Thread{target = function() end}
+    t:start(); t:join()
+    local w = coroutine.wrap(function() error("boom") end)
+    local ok, err = pcall(w)
+    assert.is_false(ok)
+    assert.matches("freethreaded_spec.lua:%d+: boom", err)
+    local ok2, err2 = pcall(w)
+    assert.is_false(ok2)
+    assert.matches("cannot resume dead coroutine", err2, 1, true)
+  end)
+end)
+
+describe("debug.setupvalue from another thread", function()
+  it("sets a variable that is still open in this thread's stack", function()
+    local x = 1
+    local function get() return x end
+    local t = Thread{target = function()
+      assert(debug.getupvalue(get, 1) == "x")
+      debug.setupvalue(get, 1, 42)
+    end}
+    t:start(); t:join()
+    assert.equal(42, x)
+    assert.equal(42, get())
+  end)
+
+  it("sets a closed upvalue that other threads read", function()
+    local get, set = (function()
+      local v = "a"
+      return function() return v end, function(n) v = n end
+    end)()
+    local threads = {}
+    for i = 1, 4 do
+      threads[i] = Thread{target = function()
+        for _ = 1, 200 do
+          debug.setupvalue(get, 1, i)
+          local got = get()
+          assert(type(got) == "number" or got == "a")
+        end
+      end}
+      threads[i]:start()
+    end
+    for _, t in ipairs(threads) do t:join() end
+    set("b")
+    assert.equal("b", get())
+  end)
+end)
+
+describe("string buffers", function()
+  -- luaL_Buffer's box gets its metatable the first time a buffer grows;
+  -- a thread could find it registered but still without __close
+  it("grow for the first time in several threads at once", function()
+    local code = [[
+      local N = 8
+      local b = threading.Barrier(N)
+      local parts = {}
+      for i = 1, 200 do parts[i] = "abcdefghij" end
+      local ts, bad = {}, 0
+      for i = 1, N do
+        ts[i] = threading.Thread{target = function()
+          b:wait()
+          local ok, s = pcall(table.concat, parts)
+          if not ok or #s ~= 2000 then bad = bad + 1 end
+        end}
+        ts[i]:start()
+      end
+      for i = 1, N do ts[i]:join() end
+      print(bad)
+    ]]
+    for _ = 1, 10 do  -- each run is a new process: the first growth again
+      local out, err, status = proc.lua(code)
+      assert.equal(0, status, err)
+      assert.equal("0\n", out)
+    end
+  end)
+end)
