@@ -67,9 +67,14 @@ static void unlink_waiting (ct_waiting *me) {
 /* the loader is done (loaded or failed): wakes the waiters, forgets 'm' */
 static void finish_loading (ct_loading *m) {
   ct_loading **p;
+  ct_waiting *w;
   ct_mutex_lock(&registry_lock);
   for (p = &loading; *p != NULL; p = &(*p)->next)
     if (*p == m) { *p = m->next; break; }
+  /* a woken waiter unlinks its record later: until then it must not lead
+     another thread's cycle search to 'm' */
+  for (w = waiting; w != NULL; w = w->next)
+    if (w->what == m) w->what = NULL;
   ct_waitlist_wake_all(&m->waiters);
   ct_mutex_unlock(&registry_lock);
   free(m);  /* a woken waiter no longer touches 'm' (its own node was popped) */
