@@ -4,7 +4,9 @@
 -- giving the source in pieces, and with environments of their own; it
 -- dumps chunks with string.dump and publishes the binary for the others to
 -- load (mode "b"); it checks that syntax errors and mode mismatches return
--- nil and a message; and every thread requires the same preloaded modules.
+-- nil and a message; and every thread requires the same preloaded modules
+-- (the import lock: each loader runs once), and modules that threads keep
+-- dropping from package.loaded (each drop allows one more load, no more).
 -- Every loaded function must compute what its source says, and every
 -- module table returned by require must be a complete one.
 -- usage: cthreads load.lua [N] [SCALE]
@@ -37,6 +39,23 @@ for m = 1, MODULES do
     calls_lock:release()
     local mod = {name = modname, mark = MARK}
     for i = 1, 50 do mod[i] = i * m end   -- build it up for a while
+    mod.complete = true
+    return mod
+  end
+end
+
+-- modules the threads drop from package.loaded now and then
+local RELOADED = 4
+local drops = {}
+for m = 1, RELOADED do
+  local name = "stress_reload_module_" .. m
+  loader_calls[name], drops[name] = 0, 0
+  package.preload[name] = function(modname)
+    calls_lock:acquire()
+    loader_calls[modname] = loader_calls[modname] + 1
+    calls_lock:release()
+    local mod = {name = modname, mark = MARK}
+    for i = 1, 50 do mod[i] = i * m end
     mod.complete = true
     return mod
   end
@@ -101,18 +120,40 @@ H.run(N, function(tid)
         fail("require(%q) returned %s, not a complete module", name, tostring(mod))
       end
     end
+    if j % 7 == 0 then
+      local m = (j // 7 + tid) % RELOADED + 1
+      local name = "stress_reload_module_" .. m
+      if j % 35 == 0 then
+        calls_lock:acquire()
+        if package.loaded[name] ~= nil then
+          package.loaded[name] = nil
+          drops[name] = drops[name] + 1
+        end
+        calls_lock:release()
+      end
+      local mod = require(name)
+      if type(mod) ~= "table" or mod.mark ~= MARK or mod.name ~= name or not mod.complete or mod[50] ~= 50 * m then
+        fail("require(%q) returned %s, not a complete module", name, tostring(mod))
+      end
+    end
   end
 end)
 
-local duplicates = 0
 for m = 1, MODULES do
   local name = "stress_load_module_" .. m
   local mod, calls = package.loaded[name], loader_calls[name]
   if type(mod) ~= "table" or mod.mark ~= MARK then fail("package.loaded[%q] = %s", name, tostring(mod)) end
-  if calls < 1 or calls > N then fail("the loader of %s ran %d times for %d threads", name, calls, N) end
-  duplicates = duplicates + calls - 1
+  if calls ~= 1 then fail("the loader of %s ran %d times (the import lock: once)", name, calls) end
+end
+local reloads = 0
+for m = 1, RELOADED do
+  local name = "stress_reload_module_" .. m
+  local calls = loader_calls[name]
+  if calls < 1 or calls > drops[name] + 1 then
+    fail("the loader of %s ran %d times for %d drops from package.loaded", name, calls, drops[name])
+  end
+  reloads = reloads + calls
 end
 
--- duplicates: require runs a loader again when a second thread asks for
--- the module while the first is still loading it, as stock Lua would
-H.finish(("%d chunks loaded, %d module loads repeated by a concurrent require"):format(N * OPS, duplicates))
+H.finish(("%d chunks loaded, %d modules loaded once each, %d loads of modules dropped and required again")
+  :format(N * OPS, MODULES, reloads))
