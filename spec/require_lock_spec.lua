@@ -64,7 +64,6 @@ describe("require with several threads", function()
       end
       return "second load"
     end
-    local second = threading.Thread{target = function() end}
     local got
     local first = threading.Thread{target = function()
       got = table.pack(pcall(require, name))
@@ -72,13 +71,13 @@ describe("require with several threads", function()
     first:start()
     inside:wait()
     local waiter_result
-    second = threading.Thread{target = function()
+    local second = threading.Thread{target = function()
       waiter_result = require(name)
     end}
     second:start()
-    -- `second` waits for `first`'s load or, if it is slow to start, finds
-    -- the failure recorded nowhere and loads the module itself: either
-    -- way it must end with the second load's value
+    -- `second` either waits for `first`'s load and, once it fails, loads
+    -- the module itself, or starts after the failure and loads it: either
+    -- way it ends with the second load's value
     release:set()
     first:join()
     second:join()
