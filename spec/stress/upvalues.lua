@@ -10,6 +10,10 @@
 -- table that is one of the tables with its marker field, a function that
 -- is one of the functions and returns its answer. A torn value (the type
 -- of one write with the payload of another) fails one of these.
+-- Then a local shared while its own function runs: thread 1 declares it,
+-- hands closures over it to the others, and writes and reads it as a local
+-- while they write and read it through the closures (with the GIL off such
+-- a local lives in a cell, see the README's "Free-threaded mode").
 -- Finally, x = x + 1 on a shared upvalue: exact under a Lock, and without
 -- one never more than the increments made (updates may be lost GIL off).
 -- usage: cthreads upvalues.lua [N] [SCALE]
@@ -68,6 +72,10 @@ end)()
 STRESS_GLOBAL = values[1]
 local slots = {values[1], x = values[1]}
 
+local owner_ready = threading.Event()
+local owner_closures = {}
+local all_done = threading.Barrier(N)
+
 local counter_locked, counter_free = 0, 0
 local count_lock = threading.Lock()
 local reads_by_type = {}          -- reads_by_type[tid][type] = count
@@ -94,6 +102,25 @@ H.run(N, function(tid)
     check(STRESS_GLOBAL, "global")
     check(slots[1], "array slot")
     check(slots.x, "hash slot")
+  end
+  if tid == 1 then
+    local mine = values[1]
+    owner_closures.get = function() return mine end
+    owner_closures.set = function(v) mine = v end
+    owner_ready:set()
+    for j = 1, OPS do
+      mine = values[(j * 5) % NVALUES + 1]
+      check(mine, "the owner's local")
+    end
+    all_done:wait()               -- 'mine' stays open until all are done
+  else
+    owner_ready:wait()
+    local get, set = owner_closures.get, owner_closures.set
+    for j = 1, OPS do
+      set(values[(j * 3 + tid) % NVALUES + 1])
+      check(get(), "a local through its closure")
+    end
+    all_done:wait()
   end
   for _ = 1, INCS do
     count_lock:acquire()

@@ -144,6 +144,11 @@ void ct_ft_setupval (struct lua_State *L, struct UpVal *uv,
 #define luai_lockuv(uv)	(luai_ft() ? ct_ft_lockuv(uv) : (void)0)
 #define luai_unlockuv(uv)	(luai_ft() ? ct_ft_unlockuv(uv) : (void)0)
 #define luai_ftsetupval(L,uv,v)	ct_ft_setupval(L,uv,v)
+
+/* lparser.c, ldo.c: with the GIL off, locals that closures capture and
+   that are assigned are compiled as cells (read and written whole) */
+int ct_ft_cells (void);
+#define luai_capturecells(L)	((void)(L), ct_ft_cells())
 #define luai_uvmoved(uv,p) \
   (luai_ft() && __atomic_load_n(&(uv)->v, __ATOMIC_ACQUIRE) != (p))
 #if defined(__SANITIZE_THREAD__)

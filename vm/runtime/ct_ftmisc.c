@@ -1,12 +1,18 @@
 /*
 ** The free-threaded mode's small locks for the standard library:
 ** math.random's one generator state for all threads, and the lock of
-** an upvalue that another thread may be closing.
+** an upvalue that another thread may be closing; and whether the
+** compiler puts shared locals in cells.
 */
 #include "ct_fthooks.h"  /* first: the Lua headers read its macros */
+#include "ct_internal.h"
 #include "ct_spin.h"
 #include "lua.h"
 #include "lobject.h"
+
+/* chunks compiled with the GIL off (the default) may run on several
+   threads at once; with the GIL on, a thread switch never splits a write */
+int ct_ft_cells (void) { return !ct_rt.gil_on; }
 
 static unsigned rand_lock;
 
