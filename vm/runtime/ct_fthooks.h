@@ -207,9 +207,13 @@ void ct_corelease (struct lua_State *co);
 #define luai_coacquire(L,co)	ct_coacquire(L,co)
 #define luai_corelease(L,co)	ct_corelease(co)
 /* lstate.c: a new thread starts with no owner (extra space is copied
-   from the main thread's) */
+   from the main thread's), and so does a new state's main thread (Lua
+   leaves its extra space uninitialized: garbage there made the main
+   thread look claimed by another thread, under ASan's filled mallocs) */
 #define luai_userstatethread(L,L1) \
   ((void)(L), *(void **)(void *)((char *)(L1) - sizeof(void *)) = NULL)
+#define luai_userstateopen(L) \
+  (*(void **)(void *)((char *)(L) - sizeof(void *)) = NULL)
 
 /* lmathlib.c */
 void ct_ft_randlock (void);
