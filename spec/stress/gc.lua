@@ -3,7 +3,8 @@
 -- one) while it allocates garbage fast: tables, strings, closures,
 -- coroutines, tables of garbage; it calls collectgarbage() (a full cycle),
 -- "step", "count", "isrunning", switches between "incremental" and
--- "generational", and stops and restarts the collector. Live data must
+-- "generational", sets the pause and step multiplier, and stops and
+-- restarts the collector. Live data must
 -- survive every collection intact (the trees' checksums), garbage values
 -- must read back what was written while they were alive, and each
 -- collectgarbage option must return what the manual says.
@@ -82,6 +83,13 @@ H.run(N, function(tid)
     elseif what == 4 then
       local running = collectgarbage("isrunning")
       if type(running) ~= "boolean" then fail("isrunning returned %s", tostring(running)) end
+      -- the collector's settings, set by several threads at once
+      local prev = collectgarbage("setpause", 180 + 4 * (tid % 8))
+      if math.type(prev) ~= "integer" or prev < 100 or prev > 220 then fail("setpause returned %s", tostring(prev)) end
+      prev = collectgarbage("setstepmul", 100 + 4 * (r % 8))
+      if math.type(prev) ~= "integer" or prev < 100 or prev > 140 then fail("setstepmul returned %s", tostring(prev)) end
+      prev = collectgarbage("incremental", 200, 100, 13)
+      if prev ~= "generational" and prev ~= "incremental" then fail("mode switch returned %s", tostring(prev)) end
     else
       local res = collectgarbage("collect")
       if res ~= 0 then fail("collectgarbage('collect') returned %s", tostring(res)) end

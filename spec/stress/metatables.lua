@@ -12,6 +12,9 @@
 --           each write lands in exactly one of the two write targets
 --   class:  a shared class table that the threads add methods to while the
 --           others call the methods already there through instances
+--   basic:  the metatable of numbers and of booleans (debug.setmetatable),
+--           switched between two while the threads index numbers and
+--           booleans through it: each read gives one of the two answers
 -- usage: cthreads metatables.lua [N] [SCALE]
 local H = dofile((arg[0]:match("^(.*)[/\\]") or ".") .. "/lib/harness.lua")
 local N = H.args("metatables")
@@ -78,6 +81,10 @@ Sub.__index = Sub
 local written = {}                -- written[tid] = number of proxy writes
 local field_writes = {}
 
+local basic_mts = {{__index = {kind = "A"}}, {__index = {kind = "B"}}}
+debug.setmetatable(0, basic_mts[1])
+debug.setmetatable(true, basic_mts[1])
+
 H.run(N, function(tid)
   local pw, fw = 0, 0
   local inst = setmetatable({id = tid}, Sub)
@@ -118,6 +125,11 @@ H.run(N, function(tid)
       if got ~= tid * 1000 + number then fail("method %s returned %s", name, tostring(got)) end
     end
     if inst:base() ~= tid then fail("inherited method base() = %s in thread %d", tostring(inst:base()), tid) end
+    if i % 17 == 0 then debug.setmetatable(i, basic_mts[(i + tid) % 2 + 1]) end
+    if i % 19 == 0 then debug.setmetatable(i % 2 == 0, basic_mts[(i + tid) % 2 + 1]) end
+    local nk, bk = (i).kind, (i % 3 == 0).kind
+    if nk ~= "A" and nk ~= "B" then fail("(%d).kind = %s", i, tostring(nk)) end
+    if bk ~= "A" and bk ~= "B" then fail("(boolean).kind = %s", tostring(bk)) end
     local other = ("m%d_1"):format((tid % N) + 1)
     local m = Sub[other]
     if m ~= nil and m(inst) ~= tid * 1000 + 1 then
@@ -126,6 +138,9 @@ H.run(N, function(tid)
   end
   written[tid], field_writes[tid] = pw, fw
 end)
+
+debug.setmetatable(0, nil)
+debug.setmetatable(true, nil)
 
 local own = next(proxy)
 H.check(own == nil, "the proxy got a key of its own: %s", tostring(own))

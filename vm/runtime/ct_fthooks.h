@@ -90,6 +90,10 @@ extern int ct_ft_localdebt;   /* allocations count in the thread's debt */
 #define luai_loadmt(t)	__atomic_load_n(&(t)->metatable, __ATOMIC_ACQUIRE)
 #define luai_storemt(t,mt) \
   __atomic_store_n(&(t)->metatable, (mt), __ATOMIC_RELEASE)
+/* the metatable of a basic type (debug.setmetatable(5, mt)) */
+#define luai_loadbasicmt(g,t)	__atomic_load_n(&(g)->mt[t], __ATOMIC_ACQUIRE)
+#define luai_storebasicmt(g,t,mt) \
+  __atomic_store_n(&(g)->mt[t], (mt), __ATOMIC_RELEASE)
 /* a table's flags: the metamethod-absence cache (its bits are set and
    cleared with atomic read-modify-writes) */
 #define luai_loadflags(t)	__atomic_load_n(&(t)->flags, __ATOMIC_RELAXED)
