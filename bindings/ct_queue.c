@@ -109,7 +109,7 @@ static int wait_in (ct_queue *q, ct_waiter *list, const struct timespec *deadlin
   queue_unlock(q);
   r = ct_waiter_wait(&w, deadline);
   queue_lock_quiet(q);
-  if (__atomic_load_n(&w.signaled, __ATOMIC_ACQUIRE)) return CT_WAIT_CHANGED;
+  if (ct_waiter_popped(&w)) return CT_WAIT_CHANGED;
   ct_waitlist_unlink(&w);
   return r;
 }
@@ -428,6 +428,7 @@ static struct timespec *block_args (lua_State *L, int arg, int *block,
 /* put(item, [block=true], [timeout]) */
 static int q_put (lua_State *L) {
   ct_queue *q;
+  ct_wakes wk;
   struct timespec tsb;
   struct timespec *dl;
   int block, h, timed_out = 0;
@@ -464,14 +465,17 @@ static int q_put (lua_State *L) {
     }
   }
   if (!q->simple) q->unfinished++;
-  ct_waitlist_wake_one(&q->getters);
+  wk.n = 0;
+  ct_waitlist_pop(&q->getters, &wk);
   queue_unlock(q);
+  ct_wakes_flush(&wk);
   return 0;
 }
 
 /* get([block=true], [timeout]) -> item */
 static int q_get (lua_State *L) {
   ct_queue *q;
+  ct_wakes wk;
   struct timespec tsb;
   struct timespec *dl;
   int block, h, timed_out = 0;
@@ -503,8 +507,10 @@ static int q_get (lua_State *L) {
       queue_lock_quiet(q);
     }
   }
-  ct_waitlist_wake_one(&q->putters);
+  wk.n = 0;
+  ct_waitlist_pop(&q->putters, &wk);
   queue_unlock(q);
+  ct_wakes_flush(&wk);
   return 1;
 }
 

@@ -5,6 +5,8 @@
 # min / median / max over the rounds.
 #   scripts/bench/queue_ab.sh [-r rounds] [-s scale] [-b names] BIN...
 # names: comma-separated benchmark names of queue_bench.lua (default all).
+# AB_WRAP="chrt -f 1" runs each under that command (real-time priority
+# keeps a background load from preempting the threads between hand-offs).
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 rounds=5 scale=0.3 names=
@@ -25,7 +27,7 @@ while [ $i -lt "$rounds" ]; do
   i=$((i + 1))
   for bin in "$@"; do
     for mode in --gil --no-gil; do
-      "$bin" $mode "$top/scripts/bench/queue_bench.lua" "$scale" $names |
+      ${AB_WRAP:-} "$bin" $mode "$top/scripts/bench/queue_bench.lua" "$scale" $names |
         sed "s|^|$bin	$mode	|" >>"$out"
     done
   done
