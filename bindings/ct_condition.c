@@ -134,7 +134,6 @@ static int cond_wait (lua_State *L) {
   switch (c->mode) {
     case LOCK_NATIVE:
       ct_lockword_release(&((ct_lock *)c->lock)->word);
-      ct_defer_released();  /* wakes deferred by a notify (GIL off) */
       break;
     case RLOCK_NATIVE:
       saved = ct_rlock_release_save((ct_rlock *)c->lock);
@@ -185,7 +184,11 @@ static int notify (lua_State *L, lua_Integer n) {
   ct_mutex_lock(&c->mu);
   while (n-- > 0 && ct_waitlist_pop(&c->head, &wk)) {}
   ct_mutex_unlock(&c->mu);
-  ct_wakes_flush(&wk);
+  /* an RLock is released by its owner, the notifier, before a waiter can
+     return: its wakes can wait for that (a Lock may be released by any
+     thread) */
+  if (c->mode == RLOCK_NATIVE) ct_wakes_flush_to_release(&wk);
+  else ct_wakes_flush(&wk);
   return 0;
 }
 

@@ -92,7 +92,6 @@ static int lock_release (lua_State *L) {
   ct_lock *lk = (ct_lock *)ct_checkhandle(L, 1, &ct_lock_kind);
   if (!ct_lockword_release(&lk->word))
     return luaL_error(L, "release unlocked lock");
-  ct_defer_released();  /* a notify's wakes (GIL off) */
   return 0;
 }
 

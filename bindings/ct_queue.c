@@ -475,7 +475,6 @@ static int q_put (lua_State *L) {
 /* get([block=true], [timeout]) -> item */
 static int q_get (lua_State *L) {
   ct_queue *q;
-  ct_wakes wk;
   struct timespec tsb;
   struct timespec *dl;
   int block, h, timed_out = 0;
@@ -507,10 +506,15 @@ static int q_get (lua_State *L) {
       queue_lock_quiet(q);
     }
   }
-  wk.n = 0;
-  ct_waitlist_pop(&q->putters, &wk);
+  /* A putter is woken before the unlock, a getter after it. A get
+     usually comes with more gets: woken after the unlock on a busy machine
+     (which wakes a thread on its waker's CPU), the putter took the CPU
+     from the getter, put one item and slept again, item after item (a
+     maxsize 100 queue, GIL off: 0.8-1.0 M items/s, 1.2-1.9 M woken
+     before). A put is often followed by a wait (a ping-pong: 16 us a
+     round trip woken after the unlock, 49 us before, on that machine). */
+  ct_waitlist_wake_one(&q->putters);
   queue_unlock(q);
-  ct_wakes_flush(&wk);
   return 1;
 }
 

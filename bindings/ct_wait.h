@@ -47,9 +47,8 @@ static inline void ct_sync_wake (uint32_t *word, uint32_t *sleepers, int n) {
 ** makes a wake call for nobody: popping marks the waiter's word POPPED,
 ** and the word's old value says whether the waiter may sleep on it (it
 ** marks it SLEEPING first), so a wake call is made only then.
-** That call comes after the waker has let go of its lock, a little later
-** still if it goes on running (ct_wakes_flush): woken earlier, the waiter
-** would only run into that lock, or take the waker's CPU. From the mark
+** That call usually comes after the waker has let go of its lock
+** (ct_wakes): woken earlier, the waiter would only run into that lock. From the mark
 ** on the waiter may return and its record vanish; only the word's address
 ** is used after that, for the wake call (landing on a reused address it is
 ** a spurious wake-up, which every wait here tolerates). So a popped waiter
@@ -68,12 +67,20 @@ typedef struct ct_wakes {
   uint32_t *word[CT_WAKES_MAX];
 } ct_wakes;
 
-/* makes the wake calls: when the caller next drops the GIL (GIL on) or
-   next blocks or releases an RLock (GIL off), or after some microseconds
-   of Lua code if it runs on (vm/runtime/ct_defer.c) */
+/* makes the wake calls (with the GIL on, when the caller next drops the
+   GIL: vm/runtime/ct_defer.c) */
 static inline void ct_wakes_flush (ct_wakes *wk) {
   int i;
-  for (i = 0; i < wk->n; i++) ct_defer_wake_later(wk->word[i], 1);
+  for (i = 0; i < wk->n; i++) ct_defer_wake(wk->word[i], 1);
+  wk->n = 0;
+}
+
+/* the same, with the GIL off when the caller next releases an RLock or
+   blocks: for a Condition on an RLock, whose waiters cannot return before
+   the notifier (its owner) releases it (vm/runtime/ct_defer.c) */
+static inline void ct_wakes_flush_to_release (ct_wakes *wk) {
+  int i;
+  for (i = 0; i < wk->n; i++) ct_defer_wake_to_release(wk->word[i], 1);
   wk->n = 0;
 }
 

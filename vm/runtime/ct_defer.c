@@ -47,49 +47,28 @@ void ct_defer_wake_all (ct_tstate *ts) {
     ct_futex_wake(ts->deferred_word[i], ts->deferred_n[i], 0);
 }
 
-/* GIL off: threads with deferred wakes (the breaker bit is set while
-   some have) */
-static int deferring = 0;
-
-/* GIL off: makes the thread's deferred wakes; the breaker bit is cleared
-   when no thread has any left (set again if one deferred meanwhile) */
-static void flush_nogil (ct_tstate *ts) {
-  ct_defer_wake_all(ts);
-  if (__atomic_sub_fetch(&deferring, 1, __ATOMIC_SEQ_CST) == 0) {
-    ct_breaker_clear(CT_BREAK_DEFERRED);
-    if (__atomic_load_n(&deferring, __ATOMIC_SEQ_CST) > 0)
-      ct_breaker_set(CT_BREAK_DEFERRED);
-  }
-}
-
-/* from the eval breaker: the holder runs on, so wake them soon (GIL off:
-   every thread gets here while one has deferred wakes) */
+/* from the eval breaker: the holder runs on, so wake them soon */
 void ct_defer_tick (ct_tstate *ts) {
-  if (!ct_rt.gil_on) {
-    if (ts->ndeferred > 0 && --ts->defer_ticks <= 0) flush_nogil(ts);
-  }
-  else if (ts->ndeferred == 0) ct_breaker_clear(CT_BREAK_DEFERRED);
+  if (ts->ndeferred == 0) ct_breaker_clear(CT_BREAK_DEFERRED);
   else if (--ts->defer_ticks <= 0) {
     ct_breaker_clear(CT_BREAK_DEFERRED);
     ct_defer_wake_all(ts);
   }
 }
 
-/* GIL off, a wake that the waiter cannot use before this thread releases
-   a lock or blocks, or whose early delivery would cost this thread its
-   CPU. Made when the thread next blocks (ct_detach) or releases a Lock or RLock,
-   or after CT_DEFER_TICKS checks of the eval breaker (microseconds of Lua
-   code), whichever comes first. With the GIL on, ct_defer_wake.
-   Two uses (bindings/ct_wait.h). Condition.notify: a waiter woken while
-   the notifier still held the lock found it held and slept again on it,
-   to be woken a second time by the release (a Condition ping-pong on a
-   loaded machine made 7 futex calls a round trip, 2.2 with the GIL on,
-   where wakes wait for the GIL's release; 2.2 with this). A queue's
-   put or get waking a sleeping thread: on a busy machine the kernel wakes
-   a thread on its waker's CPU, where it preempts the waker, so items
-   moved one wake-up (and two context switches) at a time between two
-   threads sharing one CPU; waiting a little lets the waker move a batch. */
-void ct_defer_wake_later (uint32_t *word, int n) {
+/* GIL off: Condition.notify on an RLock keeps the wakes of sleeping
+   waiters until the notifier next releases an RLock or blocks (ct_detach).
+   The notifier owns the RLock and must release it before a waiter can
+   return, so waiting for that costs a waiter nothing; woken at once, it
+   would find the lock still held and sleep again on it, to be woken a
+   second time by the release: a Condition ping-pong on a loaded machine
+   made 7 futex calls a round trip, against 2.2 with the GIL on (where the
+   wakes wait for the GIL's release: ct_defer_wake) and 2.2 with this.
+   Nothing bounds the wait otherwise (the eval breaker that does with the
+   GIL on would stop every thread: set, it slowed a loop in another
+   thread by 55%), so this is only for wakes that cannot be used before a
+   release by this thread. With the GIL on, ct_defer_wake. */
+void ct_defer_wake_to_release (uint32_t *word, int n) {
   ct_tstate *ts = ct_current;
   if (ct_rt.gil_on) {
     ct_defer_wake(word, n);
@@ -100,26 +79,19 @@ void ct_defer_wake_later (uint32_t *word, int n) {
     ct_futex_wake(word, n, 0);
     return;
   }
-  if (ts->ndeferred == 0) {
-    ts->defer_ticks = CT_DEFER_TICKS;
-    __atomic_add_fetch(&deferring, 1, __ATOMIC_SEQ_CST);
-    ct_breaker_set(CT_BREAK_DEFERRED);
-  }
   ts->deferred_word[ts->ndeferred] = word;
   ts->deferred_n[ts->ndeferred] = n;
   ts->ndeferred++;
 }
 
-/* GIL off: the caller released a Lock or RLock, or detaches: its
-   deferred wakes */
+/* GIL off: the caller released an RLock, or detaches */
 void ct_defer_released (void) {
   ct_tstate *ts = ct_current;
-  if (ts != NULL && ts->ndeferred > 0 && !ct_rt.gil_on) flush_nogil(ts);
+  if (ts != NULL && ts->ndeferred > 0 && !ct_rt.gil_on) ct_defer_wake_all(ts);
 }
 
 /* a forked child: the wakes were for the parent's threads */
 void ct_defer_after_fork (ct_tstate *me) {
   if (me != NULL) me->ndeferred = 0;
-  __atomic_store_n(&deferring, 0, __ATOMIC_SEQ_CST);
   ct_breaker_clear(CT_BREAK_DEFERRED);
 }

@@ -113,7 +113,7 @@ void ct_breaker_clear (unsigned bits);
 void ct_defer_wake (uint32_t *word, int n);
 void ct_defer_wake_all (ct_tstate *ts);
 void ct_defer_tick (ct_tstate *ts);
-void ct_defer_wake_later (uint32_t *word, int n);  /* see there */
+void ct_defer_wake_to_release (uint32_t *word, int n);  /* see there */
 void ct_defer_released (void);
 void ct_defer_after_fork (ct_tstate *me);
 
