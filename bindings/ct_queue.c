@@ -3,14 +3,13 @@
 ** SimpleQueue share one handle. The items live in a Lua table (the
 ** handle's first user value) used as a ring buffer (FIFO), a stack (LIFO)
 ** or a binary heap (priority, with insertion numbers in the second user
-** value for ties), so any value, nil included, can be queued. FIFO and
+** value for ties), so any value, nil included, can be queued; FIFO and
 ** LIFO items are read and written straight in the table's array part
-** (see "storage" below). A lockword
-** guards the counters and the table; it is never held while allocating
-** (a collection could run a finalizer that uses the queue). Blocked
-** getters, putters and joiners wait detached in three wait lists: a put
-** wakes one getter if some wait, a get one putter, so an uncontended
-** operation makes no system call.
+** (see "storage"). A lockword guards the counters and the table; it is
+** never held while allocating (a collection could run a finalizer that
+** uses the queue). Blocked getters, putters and joiners wait detached in
+** three wait lists: a put wakes one getter if some wait, a get one
+** putter, so an uncontended operation makes no system call.
 */
 #include "ct_fthooks.h"  /* first: the Lua headers read its macros */
 

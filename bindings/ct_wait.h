@@ -46,12 +46,12 @@ static inline void ct_sync_wake (uint32_t *word, uint32_t *sleepers, int n) {
 ** lock. A waker pops the waiters it wakes, so it never wakes one twice nor
 ** makes a wake call for nobody: popping marks the waiter's word POPPED,
 ** and the word's old value says whether the waiter may sleep on it (it
-** marks it SLEEPING first), so a wake call is made only then.
-** That call usually comes after the waker has let go of its lock
-** (ct_wakes): woken earlier, the waiter would only run into that lock. From the mark
-** on the waiter may return and its record vanish; only the word's address
-** is used after that, for the wake call (landing on a reused address it is
-** a spurious wake-up, which every wait here tolerates). So a popped waiter
+** marks it SLEEPING first), so a wake call is made only then. That call
+** mostly comes after the waker has let go of its lock (ct_wakes): woken
+** earlier, the waiter would only run into that lock. From the mark on the
+** waiter may return and its record vanish; only the word's address is
+** used after that, for the wake call (landing on a reused address it is a
+** spurious wake-up, which every wait here tolerates). So a popped waiter
 ** need not take the lock to know it was popped. */
 enum { CT_WAITER_WAITING, CT_WAITER_POPPED, CT_WAITER_SLEEPING };
 
