@@ -143,22 +143,24 @@ static int cond_wait (lua_State *L) {
       lua_pushvalue(L, lock);
       if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
         ct_mutex_lock(&c->mu);
-        if (!w.signaled) ct_waitlist_unlink(&w);
+        if (!ct_waiter_popped(&w)) ct_waitlist_unlink(&w);
         ct_mutex_unlock(&c->mu);
         return lua_error(L);
       }
   }
   r = ct_waiter_wait(&w, dl);
-  /* taking the list's mutex also waits for a notifier still using w */
-  ct_mutex_lock(&c->mu);
-  signaled = (int)__atomic_load_n(&w.signaled, __ATOMIC_ACQUIRE);
-  if (!signaled) ct_waitlist_unlink(&w);
-  else r = CT_WAIT_CHANGED;
-  ct_mutex_unlock(&c->mu);
+  signaled = ct_waiter_popped(&w);  /* then out of the list: no mutex */
+  if (!signaled) {  /* timed out or interrupted, unless popped meanwhile */
+    ct_mutex_lock(&c->mu);
+    signaled = ct_waiter_popped(&w);
+    if (!signaled) ct_waitlist_unlink(&w);
+    ct_mutex_unlock(&c->mu);
+  }
+  if (signaled) r = CT_WAIT_CHANGED;
   switch (c->mode) {
     case LOCK_NATIVE: {
       uint32_t *word = &((ct_lock *)c->lock)->word;
-      if (!ct_lockword_try(word) && !ct_lockword_spin(word))
+      if (!ct_lockword_try_free(word) && !ct_lockword_spin(word))
         ct_lockword_acquire_slow(L, word, NULL);
       break;
     }
@@ -175,11 +177,18 @@ static int cond_wait (lua_State *L) {
 
 static int notify (lua_State *L, lua_Integer n) {
   ct_condition *c = check_cond(L);
+  ct_wakes wk;
   if (!lock_is_owned(L, c, lua_gettop(L)))
     return luaL_error(L, "cannot notify on un-acquired lock");
+  wk.n = 0;
   ct_mutex_lock(&c->mu);
-  while (n-- > 0 && ct_waitlist_wake_one(&c->head)) {}
+  while (n-- > 0 && ct_waitlist_pop(&c->head, &wk)) {}
   ct_mutex_unlock(&c->mu);
+  /* an RLock is released by its owner, the notifier, before a waiter can
+     return: its wakes can wait for that (a Lock may be released by any
+     thread) */
+  if (c->mode == RLOCK_NATIVE) ct_wakes_flush_to_release(&wk);
+  else ct_wakes_flush(&wk);
   return 0;
 }
 

@@ -9,6 +9,7 @@
 #include "ct_internal.h"
 #include "ct_lock.h"
 #include "ct_lockword.h"
+#include "ct_wait.h"
 #include "lauxlib.h"
 
 int ct_lockword_acquire_slow (lua_State *L, uint32_t *w,
@@ -148,6 +149,7 @@ static int rlock_release (lua_State *L) {
   if (--r->count == 0) {
     __atomic_store_n(&r->owner, 0, __ATOMIC_RELAXED);
     ct_lockword_release(&r->word);
+    ct_defer_released();  /* a notify's wakes (GIL off) */
   }
   return 0;
 }
@@ -171,6 +173,7 @@ lua_Integer ct_rlock_release_save (ct_rlock *r) {
   r->count = 0;
   __atomic_store_n(&r->owner, 0, __ATOMIC_RELAXED);
   ct_lockword_release(&r->word);
+  ct_defer_released();  /* a notify's wakes (GIL off) */
   return n;
 }
 
@@ -184,7 +187,7 @@ static int rlock_release_save (lua_State *L) {
 
 /* acquire_restore(count): acquires and sets the recursion count */
 void ct_rlock_acquire_restore (lua_State *L, ct_rlock *r, lua_Integer n) {
-  if (!ct_lockword_try(&r->word))
+  if (!ct_lockword_try_free(&r->word) && !ct_lockword_spin(&r->word))
     ct_lockword_acquire_slow(L, &r->word, NULL);
   __atomic_store_n(&r->owner, my_ident(), __ATOMIC_RELAXED);
   r->count = n;

@@ -17,6 +17,13 @@ static inline int ct_lockword_try (uint32_t *w) {
                                      __ATOMIC_RELAXED);
 }
 
+/* the same, trying only when the word looks free: a compare-and-swap on a
+   held word would take its cache line from the holder, who soon writes
+   it again to release (for retaking a lock right after a wake-up) */
+static inline int ct_lockword_try_free (uint32_t *w) {
+  return __atomic_load_n(w, __ATOMIC_RELAXED) == 0 && ct_lockword_try(w);
+}
+
 /* waits (detached) until acquired or 'deadline' passes; 1 if acquired */
 int ct_lockword_acquire_slow (lua_State *L, uint32_t *w,
                               const struct timespec *deadline);

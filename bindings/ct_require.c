@@ -146,7 +146,7 @@ static int locked_require (lua_State *L) {
     r = ct_waiter_wait(&node, NULL);
     ct_mutex_lock(&registry_lock);
     unlink_waiting(&rec);
-    if (!node.signaled) ct_waitlist_unlink(&node);  /* interrupted */
+    if (!ct_waiter_popped(&node)) ct_waitlist_unlink(&node);  /* interrupted */
     ct_mutex_unlock(&registry_lock);
     if (r == CT_WAIT_INTERRUPT) ct_check_interrupt(L);
     /* loaded, or the loader failed: look again */

@@ -46,29 +46,35 @@ static double spin_time (void) {
   return ncpu() < 2 ? 0 : SPIN_TIME;
 }
 
-static int spinners = 0;             /* threads spinning now */
-static int spin_credit = CREDIT_MAX;
-static unsigned spin_probe = 0;
+/* Threads spinning now, counted only while there are more threads than
+   CPUs (otherwise they cannot crowd each other out, and the count's cache
+   line would pass between the cores at every hand-off). The credit is per
+   thread: whether spinning pays depends on the thread waited for. */
+static int spinners = 0;
+static _Thread_local int spin_credit = CREDIT_MAX;
+static _Thread_local unsigned spin_probe = 0;
 
-/* may this thread spin now? if so it counts as a spinner until spin_end */
+enum { NO_SPIN, SPIN, SPIN_COUNTED };
+
+/* may this thread spin now? if so, spin_end(ok, what this returned) */
 static int spin_begin (void) {
   int n;
-  if (spin_time() <= 0) return 0;
-  if (__atomic_load_n(&spin_credit, __ATOMIC_RELAXED) <= 0 &&
-      (__atomic_add_fetch(&spin_probe, 1, __ATOMIC_RELAXED) & 15) != 0)
-    return 0;
+  if (spin_time() <= 0) return NO_SPIN;
+  if (spin_credit <= 0 && (++spin_probe & 15) != 0) return NO_SPIN;
+  if (__atomic_load_n(&ct_rt.os_threads, __ATOMIC_RELAXED) < ncpu())
+    return SPIN;
   n = __atomic_add_fetch(&spinners, 1, __ATOMIC_RELAXED);
-  if (n <= ncpu()) return 1;
+  if (n <= ncpu()) return SPIN_COUNTED;
   __atomic_sub_fetch(&spinners, 1, __ATOMIC_RELAXED);
-  return 0;
+  return NO_SPIN;
 }
 
-/* the spin worked (ok) or not; racy updates only blur the estimate */
-static void spin_end (int ok) {
-  int c = __atomic_load_n(&spin_credit, __ATOMIC_RELAXED);
-  c = ok ? (c < CREDIT_MAX ? c + 1 : c) : (c > CREDIT_FAIL ? c - CREDIT_FAIL : 0);
-  __atomic_store_n(&spin_credit, c, __ATOMIC_RELAXED);
-  __atomic_sub_fetch(&spinners, 1, __ATOMIC_RELAXED);
+/* the spin worked (ok) or not */
+static void spin_end (int ok, int how) {
+  int c = spin_credit;
+  spin_credit = ok ? (c < CREDIT_MAX ? c + 1 : c)
+                   : (c > CREDIT_FAIL ? c - CREDIT_FAIL : 0);
+  if (how == SPIN_COUNTED) __atomic_sub_fetch(&spinners, 1, __ATOMIC_RELAXED);
 }
 
 static int word_changed (uint32_t *word, uint32_t expected) {
@@ -94,33 +100,51 @@ static int spin_until (int (*done) (uint32_t *, uint32_t), uint32_t *word,
   }
 }
 
-int ct_sync_wait (uint32_t *word, uint32_t expected, uint32_t *sleepers,
-                  const struct timespec *deadline) {
+/* sleeps while *word == value, until 'deadline' (NULL: none); CT_WAIT_* */
+static int sleep_while (uint32_t *word, uint32_t value,
+                        const struct timespec *deadline, ct_tstate *ts) {
+  while (__atomic_load_n(word, __ATOMIC_SEQ_CST) == value) {
+    int r = ct_futex_wait(word, value, deadline, 0);
+    if (r == ETIMEDOUT) return CT_WAIT_TIMEOUT;
+    if (r == EINTR && ts != NULL && ts->is_main &&
+        __atomic_load_n(&ct_rt.interrupt_pending, __ATOMIC_SEQ_CST))
+      return CT_WAIT_INTERRUPT;
+  }
+  return CT_WAIT_CHANGED;
+}
+
+/* the sleep of a ct_waiter (see ct_wait.h), announced in its word */
+static int sleep_waiter (uint32_t *word, const struct timespec *deadline,
+                         ct_tstate *ts) {
+  uint32_t seen = CT_WAITER_WAITING;
+  if (!__atomic_compare_exchange_n(word, &seen, CT_WAITER_SLEEPING, 0,
+                                   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+    return CT_WAIT_CHANGED;  /* popped */
+  return sleep_while(word, CT_WAITER_SLEEPING, deadline, ts);
+}
+
+/* ct_sync_wait, and ct_waiter_wait when 'sleepers' is NULL */
+static int wait_word (uint32_t *word, uint32_t expected, uint32_t *sleepers,
+                      const struct timespec *deadline) {
   ct_tstate *ts = ct_detach();
-  double t_begin = ct_now();
+  double t_begin = ct_rt.stats ? ct_now() : 0;
   int result = CT_WAIT_CHANGED;
   int slept_long = 0;
   int spun = 0;
-  if (spin_begin()) {
+  int how = spin_begin();
+  if (how != NO_SPIN) {
     spun = spin_until(word_changed, word, expected, SPIN_TIME);
-    spin_end(spun);
+    spin_end(spun, how);
   }
   if (!spun) {
     double t0 = ct_now();
-    __atomic_fetch_add(sleepers, 1, __ATOMIC_SEQ_CST);
-    while (__atomic_load_n(word, __ATOMIC_SEQ_CST) == expected) {
-      int r = ct_futex_wait(word, expected, deadline, 0);
-      if (r == ETIMEDOUT) {
-        result = CT_WAIT_TIMEOUT;
-        break;
-      }
-      if (r == EINTR && ts != NULL && ts->is_main &&
-          __atomic_load_n(&ct_rt.interrupt_pending, __ATOMIC_SEQ_CST)) {
-        result = CT_WAIT_INTERRUPT;
-        break;
-      }
+    if (sleepers == NULL)
+      result = sleep_waiter(word, deadline, ts);
+    else {
+      __atomic_fetch_add(sleepers, 1, __ATOMIC_SEQ_CST);
+      result = sleep_while(word, expected, deadline, ts);
+      __atomic_fetch_sub(sleepers, 1, __ATOMIC_SEQ_CST);
     }
-    __atomic_fetch_sub(sleepers, 1, __ATOMIC_SEQ_CST);
     /* A thread that slept a whole switch interval or more is like one
        back from I/O: it asks for the GIL at once. A short sleep (a
        producer/consumer hand-off) does not, so that the running thread
@@ -129,14 +153,24 @@ int ct_sync_wait (uint32_t *word, uint32_t expected, uint32_t *sleepers,
         &ct_rt.switch_interval_ns, __ATOMIC_RELAXED) * 1e-9;
   }
   if (ct_gil_enabled() && result == CT_WAIT_CHANGED && !slept_long &&
-      ct_gil_held() && spin_begin())
-    spin_end(spin_until(gil_free, NULL, 0, SPIN_GIL_TIME));
+      ct_gil_held() && (how = spin_begin()) != NO_SPIN)
+    spin_end(spin_until(gil_free, NULL, 0, SPIN_GIL_TIME), how);
   if (ts != NULL) {  /* --stats */
     ts->lock_waits++;
-    ts->lock_waited += ct_now() - t_begin;
+    if (ct_rt.stats) ts->lock_waited += ct_now() - t_begin;
   }
   ct_attach(ts, slept_long);
   return result;
+}
+
+int ct_sync_wait (uint32_t *word, uint32_t expected, uint32_t *sleepers,
+                  const struct timespec *deadline) {
+  return wait_word(word, expected, sleepers, deadline);
+}
+
+int ct_waiter_wait (ct_waiter *w, const struct timespec *deadline) {
+  if (ct_waiter_popped(w)) return CT_WAIT_CHANGED;
+  return wait_word(&w->state, CT_WAITER_WAITING, NULL, deadline);
 }
 
 void ct_mutex_lock_slow (uint32_t *m) {

@@ -42,16 +42,47 @@ static inline void ct_sync_wake (uint32_t *word, uint32_t *sleepers, int n) {
 /* ---- wait lists -----------------------------------------------------------
 ** FIFO lists of waiters, each waiting on its own word on its C stack, for
 ** primitives that wake a given number of waiters (Condition.notify, a
-** queue's put waking one getter). A waker pops the waiters it wakes, so
-** it never wakes one twice nor makes a wake call for nobody. The list is
-** guarded by the primitive's lock; a woken waiter takes that lock before
-** it returns, which also waits for the waker to be done with its word
-** (with the GIL on the wake itself comes later: vm/runtime/ct_defer.c). */
+** queue's put waking one getter). The list is guarded by the primitive's
+** lock. A waker pops the waiters it wakes, so it never wakes one twice nor
+** makes a wake call for nobody: popping marks the waiter's word POPPED,
+** and the word's old value says whether the waiter may sleep on it (it
+** marks it SLEEPING first), so a wake call is made only then. That call
+** mostly comes after the waker has let go of its lock (ct_wakes): woken
+** earlier, the waiter would only run into that lock. From the mark on the
+** waiter may return and its record vanish; only the word's address is
+** used after that, for the wake call (landing on a reused address it is a
+** spurious wake-up, which every wait here tolerates). So a popped waiter
+** need not take the lock to know it was popped. */
+enum { CT_WAITER_WAITING, CT_WAITER_POPPED, CT_WAITER_SLEEPING };
+
 typedef struct ct_waiter {
   struct ct_waiter *prev, *next;
-  uint32_t signaled;   /* futex word: 1 once popped by a waker */
-  uint32_t sleepers;
+  uint32_t state;      /* futex word: CT_WAITER_* */
 } ct_waiter;
+
+/* wake calls to make once the lock is let go */
+#define CT_WAKES_MAX 8
+typedef struct ct_wakes {
+  int n;
+  uint32_t *word[CT_WAKES_MAX];
+} ct_wakes;
+
+/* makes the wake calls (with the GIL on, when the caller next drops the
+   GIL: vm/runtime/ct_defer.c) */
+static inline void ct_wakes_flush (ct_wakes *wk) {
+  int i;
+  for (i = 0; i < wk->n; i++) ct_defer_wake(wk->word[i], 1);
+  wk->n = 0;
+}
+
+/* the same, with the GIL off when the caller next releases an RLock or
+   blocks: for a Condition on an RLock, whose waiters cannot return before
+   the notifier (its owner) releases it (vm/runtime/ct_defer.c) */
+static inline void ct_wakes_flush_to_release (ct_wakes *wk) {
+  int i;
+  for (i = 0; i < wk->n; i++) ct_defer_wake_to_release(wk->word[i], 1);
+  wk->n = 0;
+}
 
 static inline void ct_waitlist_init (ct_waiter *head) {
   head->prev = head->next = head;
@@ -62,8 +93,7 @@ static inline int ct_waitlist_empty (const ct_waiter *head) {
 }
 
 static inline void ct_waitlist_append (ct_waiter *head, ct_waiter *w) {
-  w->signaled = 0;
-  w->sleepers = 0;
+  w->state = CT_WAITER_WAITING;
   w->next = head;
   w->prev = head->prev;
   head->prev->next = w;
@@ -76,32 +106,48 @@ static inline void ct_waitlist_unlink (ct_waiter *w) {
   w->prev = w->next = w;
 }
 
-/* pops and wakes the oldest waiter; 0 if there was none */
-static inline int ct_waitlist_wake_one (ct_waiter *head) {
+/* was 'w' popped by a waker? (then it is out of the list) */
+static inline int ct_waiter_popped (ct_waiter *w) {
+  return __atomic_load_n(&w->state, __ATOMIC_ACQUIRE) == CT_WAITER_POPPED;
+}
+
+/* pops the oldest waiter, adding its word to 'wk' if it may sleep (making
+   the wakes at once if 'wk' is full); 0 if there was none */
+static inline int ct_waitlist_pop (ct_waiter *head, ct_wakes *wk) {
   ct_waiter *w = head->next;
+  uint32_t old;
   if (w == head) return 0;
   ct_waitlist_unlink(w);
-  __atomic_store_n(&w->signaled, 1, __ATOMIC_SEQ_CST);
-  ct_sync_wake(&w->signaled, &w->sleepers, 1);
+  old = __atomic_exchange_n(&w->state, CT_WAITER_POPPED, __ATOMIC_SEQ_CST);
+  if (old == CT_WAITER_SLEEPING) {
+    if (wk->n == CT_WAKES_MAX) ct_wakes_flush(wk);
+    wk->word[wk->n++] = &w->state;  /* 'w' itself may be gone now */
+  }
   return 1;
 }
 
+/* pops and wakes the oldest waiter at once; 0 if there was none */
+static inline int ct_waitlist_wake_one (ct_waiter *head) {
+  ct_wakes wk;
+  int popped;
+  wk.n = 0;
+  popped = ct_waitlist_pop(head, &wk);
+  ct_wakes_flush(&wk);
+  return popped;
+}
+
 static inline void ct_waitlist_wake_all (ct_waiter *head) {
-  while (ct_waitlist_wake_one(head)) {}
+  ct_wakes wk;
+  wk.n = 0;
+  while (ct_waitlist_pop(head, &wk)) {}
+  ct_wakes_flush(&wk);
 }
 
 /* Waits (detached, the guarding lock released by the caller) until 'w' is
    popped or 'deadline' passes: CT_WAIT_CHANGED when popped, else
-   CT_WAIT_TIMEOUT or CT_WAIT_INTERRUPT. The caller then retakes its lock,
-   and unlinks 'w' if it was not popped (w->signaled is 0). */
-static inline int ct_waiter_wait (ct_waiter *w, const struct timespec *deadline) {
-  int r = CT_WAIT_CHANGED;
-  while (!__atomic_load_n(&w->signaled, __ATOMIC_ACQUIRE)) {
-    r = ct_sync_wait(&w->signaled, 0, &w->sleepers, deadline);
-    if (r != CT_WAIT_CHANGED) break;
-  }
-  return r;
-}
+   CT_WAIT_TIMEOUT or CT_WAIT_INTERRUPT. Unless 'w' was popped, the caller
+   then retakes its lock, and unlinks 'w' if it still was not popped. */
+int ct_waiter_wait (ct_waiter *w, const struct timespec *deadline);
 
 /* ---- a small internal mutex ---------------------------------------------
 ** For native bookkeeping only (lists of waiters, counters): never held

@@ -1,8 +1,14 @@
 -- Queue and synchronisation benchmarks (the Python twin is queue_bench.py;
 -- scripts/bench/queue.sh runs both and prints the ratios).
---   cthreads --gil scripts/bench/queue_bench.lua [scale]
--- Prints one line per figure: name, value, unit.
+--   cthreads --gil scripts/bench/queue_bench.lua [scale] [name,name...]
+-- Prints one line per figure: name, value, unit; with names, only those
+-- (scripts/bench/queue_ab.sh compares two builds this way).
 local scale = tonumber(arg and arg[1]) or 1
+local only = nil
+if arg and arg[2] then
+  only = {}
+  for name in arg[2]:gmatch("[^,]+") do only[name] = true end
+end
 local N_ITEMS = math.floor(200000 * scale)   -- throughput runs
 local N_ROUND = math.floor(20000 * scale)    -- ping-pong round trips
 local N_LOCK = math.floor(200000 * scale)    -- lock acquisitions per thread
@@ -134,9 +140,14 @@ local function contended_lock()
   end)
 end
 
-report("queue_throughput_unbounded", N_ITEMS / throughput(0), "items/s")
-report("queue_throughput_maxsize100", N_ITEMS / throughput(100), "items/s")
-report("pingpong_queue", pingpong_queues() / N_ROUND * 1e6, "us/round-trip")
-report("pingpong_event", pingpong_events() / N_ROUND * 1e6, "us/round-trip")
-report("pingpong_condition", pingpong_condition() / N_ROUND * 1e6, "us/round-trip")
-report("lock_contended_2threads", 2 * N_LOCK / contended_lock(), "acquires/s")
+local benchmarks = {
+  {"queue_throughput_unbounded", function() return N_ITEMS / throughput(0) end, "items/s"},
+  {"queue_throughput_maxsize100", function() return N_ITEMS / throughput(100) end, "items/s"},
+  {"pingpong_queue", function() return pingpong_queues() / N_ROUND * 1e6 end, "us/round-trip"},
+  {"pingpong_event", function() return pingpong_events() / N_ROUND * 1e6 end, "us/round-trip"},
+  {"pingpong_condition", function() return pingpong_condition() / N_ROUND * 1e6 end, "us/round-trip"},
+  {"lock_contended_2threads", function() return 2 * N_LOCK / contended_lock() end, "acquires/s"},
+}
+for _, b in ipairs(benchmarks) do
+  if only == nil or only[b[1]] then report(b[1], b[2](), b[3]) end
+end

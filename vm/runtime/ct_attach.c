@@ -12,6 +12,7 @@ ct_tstate *ct_detach (void) {
   if (ts == NULL) return NULL;
   if (ct_rt.tracing) ct_trace_detach(ts, ct_now());
   if (ct_rt.gil_on) ct_gil_drop(ts);
+  else ct_defer_released();  /* its deferred wakes (ct_defer.c) */
   __atomic_store_n(&ts->state, CT_DETACHED, __ATOMIC_RELEASE);
   return ts;
 }

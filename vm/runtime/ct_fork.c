@@ -72,6 +72,7 @@ static void reset_runtime (ct_tstate *me) {
   ct_rt.tracing = 0;
   ct_rt.reported = 1;
   ct_breaker_clear(CT_BREAK_SIGNAL | CT_BREAK_GIL_DROP);
+  ct_defer_after_fork(me);
   if (ct_rt.gil_on) ct_gil_reinit_after_fork(me);
   me->t_taken = ct_now();
   /* threads started by the runtime block SIGINT; this one is the main

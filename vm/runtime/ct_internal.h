@@ -113,6 +113,9 @@ void ct_breaker_clear (unsigned bits);
 void ct_defer_wake (uint32_t *word, int n);
 void ct_defer_wake_all (ct_tstate *ts);
 void ct_defer_tick (ct_tstate *ts);
+void ct_defer_wake_to_release (uint32_t *word, int n);  /* see there */
+void ct_defer_released (void);
+void ct_defer_after_fork (ct_tstate *me);
 
 /* ct_stw.c: stop-the-world with the GIL off. ct_stw_begin returns 1 when
    the caller has stopped every other attached thread, 0 when another
