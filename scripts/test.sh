@@ -47,7 +47,13 @@ check() {
   if "$@" >"$log/out" 2>&1; then
     passed=$((passed + 1)); echo "ok     $name"
   else
-    failed=$((failed + 1)); echo "FAILED $name"; tail -30 "$log/out"
+    failed=$((failed + 1)); echo "FAILED $name"
+    if grep -q '^not ok ' "$log/out"; then  # a TAP stream inside: its failures first
+      echo "--- failures:"
+      awk '/^not ok /{show=1} /^ok /{show=0} show' "$log/out" | head -100
+      echo "--- last lines:"
+    fi
+    tail -30 "$log/out"
   fi
 }
 

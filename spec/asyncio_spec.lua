@@ -303,13 +303,19 @@ describe("asyncio", function()
     it("raises the first error; the other tasks keep running", function()
       local finished = false
       run(function()
-        local other = asyncio.create_task(function() sleep(0.02) finished = true end)
-        local second = asyncio.create_task(function() sleep(0.015) error("second") end)
+        -- 'other' and 'second' wait on events that are set only after gather
+        -- has raised, so no stall of the loop can make them end first
+        local release, fail = asyncio.Event(), asyncio.Event()
+        local other = asyncio.create_task(function() release:wait() finished = true end)
+        local second = asyncio.create_task(function() fail:wait() error("second") end)
         local ok, err = pcall(asyncio.gather, other,
-                              function() sleep(0.01) error("first") end, second)
+                              function() sleep(0.001) error("first") end, second)
         assert.is_false(ok)
         assert.matches("first", err)
         assert.is_false(other:done())
+        assert.is_false(second:done())
+        release:set()
+        fail:set()
         other:join()
         assert.matches("second", select(2, pcall(second.join, second)))
       end)
