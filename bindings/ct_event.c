@@ -76,12 +76,21 @@ static int event_wait (lua_State *L) {
   return 1;
 }
 
+/* the number of threads asleep in wait() (for tests: a waiter counted here
+   has read the state already, so a set() from now on wakes it) */
+static int event_sleepers (lua_State *L) {
+  ct_event *e = check_event(L);
+  lua_pushinteger(L, __atomic_load_n(&e->sleepers, __ATOMIC_SEQ_CST));
+  return 1;
+}
+
 static const luaL_Reg event_funcs[] = {
   {"event_new", event_new},
   {"event_set", event_set},
   {"event_clear", event_clear},
   {"event_is_set", event_is_set},
   {"event_wait", event_wait},
+  {"event_sleepers", event_sleepers},
   {NULL, NULL}
 };
 

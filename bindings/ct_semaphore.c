@@ -100,11 +100,19 @@ static int sem_value (lua_State *L) {
   return 1;
 }
 
+/* the number of threads asleep in acquire() (for tests) */
+static int sem_sleepers (lua_State *L) {
+  ct_semaphore *s = check_sem(L);
+  lua_pushinteger(L, __atomic_load_n(&s->sleepers, __ATOMIC_SEQ_CST));
+  return 1;
+}
+
 static const luaL_Reg sem_funcs[] = {
   {"sem_new", sem_new},
   {"sem_acquire", sem_acquire},
   {"sem_release", sem_release},
   {"sem_value", sem_value},
+  {"sem_sleepers", sem_sleepers},
   {NULL, NULL}
 };
 

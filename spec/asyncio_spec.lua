@@ -13,6 +13,27 @@ local function script(code, env)
   return out, err, status
 end
 
+-- For the specs about the order in which timers fire. A timer started with
+-- a delay (call_later, sleep) takes its deadline from the clock when it is
+-- started, so a stall of the process between two starts (tens of ms under
+-- a sanitizer on a busy machine) moves the later deadlines back and can
+-- reorder timers whose delays differ by less than the stall. f(unit) starts
+-- its timers with delays in whole units and returns the clock span within
+-- which it started them, and what it saw. A span under one unit fixes each
+-- deadline to within less than a unit, so what f saw is what the delays
+-- imply; a longer span proves nothing, and the round runs again with twice
+-- the unit (the first round does unless the machine stalled right then).
+local function with_unstalled_starts(f)
+  local scale = tonumber(os.getenv("CTHREADS_TIME_SCALE") or "") or 1
+  local unit = 0.01
+  for _ = 1, 8 do  -- units up to 1.28 s
+    local span, seen = f(unit)
+    if span < unit * scale then return seen end
+    unit = unit * 2
+  end
+  error("the timers' starts were stalled for longer than a unit in every round")
+end
+
 describe("asyncio", function()
   it("is a builtin global and a module", function()
     assert.are.equal(asyncio, require("asyncio"))
@@ -65,18 +86,23 @@ describe("asyncio", function()
     end)
 
     it("call_soon, call_later in delay order, cancel, stop and run_forever", function()
-      local loop = asyncio.new_event_loop()
-      local seen = {}
-      loop:call_later(0.03, function() seen[#seen + 1] = "c"; loop:stop() end)
-      loop:call_later(0.01, function(x) seen[#seen + 1] = x end, "a")
-      local h = loop:call_later(0.02, function() seen[#seen + 1] = "cancelled" end)
-      loop:call_later(0.02, function() seen[#seen + 1] = "b" end)
-      loop:call_soon(function() seen[#seen + 1] = "soon" end)
-      h:cancel()
-      assert.is_true(h:cancelled())
-      loop:run_forever()
+      local seen = with_unstalled_starts(function(unit)
+        local loop = asyncio.new_event_loop()
+        local seen = {}
+        local t0 = loop:time()
+        loop:call_later(3 * unit, function() seen[#seen + 1] = "c"; loop:stop() end)
+        loop:call_later(unit, function(x) seen[#seen + 1] = x end, "a")
+        local h = loop:call_later(2 * unit, function() seen[#seen + 1] = "cancelled" end)
+        loop:call_later(2 * unit, function() seen[#seen + 1] = "b" end)
+        local span = loop:time() - t0
+        loop:call_soon(function() seen[#seen + 1] = "soon" end)
+        h:cancel()
+        assert.is_true(h:cancelled())
+        loop:run_forever()
+        loop:close()
+        return span, seen
+      end)
       assert.are.same({"soon", "a", "b", "c"}, seen)
-      loop:close()
     end)
 
     it("a task may stop run_forever", function()
@@ -148,16 +174,23 @@ describe("asyncio", function()
 
   describe("sleeping", function()
     it("wakes tasks in deadline order, equal deadlines first come first", function()
-      local order = {}
-      run(function()
-        local ts = {}
-        for _, spec in ipairs{{"c", 0.03}, {"a", 0.01}, {"b1", 0.02}, {"b2", 0.02}} do
-          ts[#ts + 1] = asyncio.create_task(function()
-            sleep(spec[2])
-            order[#order + 1] = spec[1]
-          end)
-        end
-        for _, t in ipairs(ts) do t:join() end
+      local order = with_unstalled_starts(function(unit)
+        local order, t0, t1 = {}, nil, nil
+        run(function()
+          local loop = asyncio.get_running_loop()
+          local ts = {}
+          for i, spec in ipairs{{"c", 3}, {"a", 1}, {"b1", 2}, {"b2", 2}} do
+            ts[i] = asyncio.create_task(function()
+              if i == 1 then t0 = loop:time() end
+              sleep(spec[2] * unit)
+              order[#order + 1] = spec[1]
+            end)
+          end
+          -- created last: runs right after the four have called sleep
+          ts[5] = asyncio.create_task(function() t1 = loop:time() end)
+          for _, t in ipairs(ts) do t:join() end
+        end)
+        return t1 - t0, order
       end)
       assert.are.same({"a", "b1", "b2", "c"}, order)
     end)
@@ -519,12 +552,23 @@ describe("asyncio", function()
 
     it("as_completed gives the tasks in the order they end", function()
       local order = run(function()
-        local ts = {}
-        for i, d in ipairs{0.03, 0.01, 0.02} do
-          ts[i] = asyncio.create_task(function() sleep(d) return i end)
+        -- the tasks end in an order set by events, each only after the one
+        -- before has ended (sleeps of different lengths could be reordered
+        -- by a stall between their starts)
+        local evs, ts = {}, {}
+        for i = 1, 3 do
+          evs[i] = asyncio.Event()
+          ts[i] = asyncio.create_task(function() evs[i]:wait() return i end)
         end
+        local ender = asyncio.create_task(function()
+          for _, i in ipairs{2, 3, 1} do
+            evs[i]:set()
+            ts[i]:join()
+          end
+        end)
         local order = {}
         for t in asyncio.as_completed(ts) do order[#order + 1] = t:join() end
+        ender:join()
         return order
       end)
       assert.are.same({2, 3, 1}, order)
@@ -769,21 +813,21 @@ describe("asyncio", function()
     it("serves more connections at once than one poll reports", function()
       local n = run(function()
         local server = asyncio.start_server(upper_echo, "127.0.0.1", 0)
-        local go = asyncio.Event()
+        local opened, go = 0, asyncio.Event()
         local fs = {}
         for i = 1, 300 do
           fs[i] = function()
             local r, w = asyncio.open_connection("127.0.0.1", server.port)
-            go:wait()
+            opened = opened + 1
+            if opened == 300 then go:set() end
+            go:wait()  -- all 300 connections are open at once
             w:write("x" .. i .. "\n")
             local line = r:readline()
             w:close()
             return line == ("X" .. i .. "\n")
           end
         end
-        local starter = asyncio.create_task(function() sleep(0.01) go:set() end)
         local res = asyncio.gather(table.unpack(fs))
-        starter:join()
         server:close()
         local ok = 0
         for i = 1, 300 do if res[i] then ok = ok + 1 end end
@@ -940,11 +984,13 @@ describe("asyncio", function()
         local r, w = asyncio.open_connection("127.0.0.1", server.port)
         r:read()
         local ok, err
-        for _ = 1, 100 do  -- the first writes may still be accepted
+        local loop = asyncio.get_running_loop()
+        local deadline = loop:time() + 30
+        repeat  -- the first writes may still be accepted
           ok, err = pcall(function() w:write("data\n") w:drain() end)
           if not ok then break end
           sleep(0.001)
-        end
+        until loop:time() > deadline
         assert.is_false(ok)
         assert.matches("connection lost", err)
         w:close()

@@ -4,7 +4,7 @@ local children = require("children")
 local mp = multiprocessing
 
 local function no_children_left()
-  assert.equal("", children.describe(children.settle(5)))
+  assert.equal("", children.describe(children.settle(30)))
 end
 
 -- runs 'child' in a process, then 'parent'; the child is stopped and

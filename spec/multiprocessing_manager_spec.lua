@@ -6,7 +6,7 @@ local mp = multiprocessing
 local time = require("time")
 
 local function no_children_left()
-  assert.equal("", children.describe(children.settle(5)))
+  assert.equal("", children.describe(children.settle(30)))
 end
 
 -- starts n children running f(i, ...); join_all waits for them

@@ -4,7 +4,7 @@ local proc = require("proc")
 local mp = multiprocessing
 
 local function no_children_left()
-  assert.equal("", children.describe(children.settle(5)))
+  assert.equal("", children.describe(children.settle(30)))
 end
 
 local function square(x) return x * x end
@@ -147,7 +147,16 @@ describe("multiprocessing.Pool", function()
     local quick = pool:apply_async(function() return "quick" end)
     assert.equal("quick", quick:get(30))
     pool:close()           -- the idle worker takes its sentinel and leaves
-    time.sleep(0.3)        -- (the pool checks its workers every 0.1 s)
+    -- until the pool has seen it gone (it checks every 0.1 s), the busy
+    -- worker still busy: waited for, not a sleep that a stall could outlast
+    local deadline = time.monotonic() + 30
+    while true do
+      local n = 0
+      for _ in pairs(pool._workers) do n = n + 1 end
+      if n == 1 then break end
+      assert(time.monotonic() < deadline, "the pool never noticed the worker left")
+      time.sleep(0.005)
+    end
     release:set()
     pool:join()            -- must not wait for a needless replacement
     assert.equal("slow", busy:get(0))
@@ -182,12 +191,16 @@ describe("multiprocessing.Pool", function()
   end)
 
   it("the course example: apply_async with callback, close, join", function()
+    -- the tasks wait for "end" to be printed (an event, where a sleep of
+    -- 0.01 s in Foo could end before a stalled main thread printed it)
     local out = proc.lua([[
-      local function Foo(i) time.sleep(0.01) return i + 100 end
+      local printed = multiprocessing.Event()
+      local function Foo(i) printed:wait(30) return i + 100 end
       local function Bar(arg) print("-->exec done:", arg) end
       local pool = multiprocessing.Pool(5)
       for i = 0, 9 do pool:apply_async{func = Foo, args = {i}, callback = Bar} end
       print("end")
+      printed:set()
       pool:close()
       pool:join()
     ]])

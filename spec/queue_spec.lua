@@ -488,12 +488,21 @@ end)
 describe("queue and Ctrl-C", function()
   it("a get blocked in the main thread raises 'interrupted!' and the queue still works", function()
     local proc = require("proc")
+    -- SIGINT is sent once the main thread waits in the queue (up to 30 s),
+    -- not after a fixed delay: a Ctrl-C before the pcall would end the script
     local out, err, code = proc.lua([[
       local q = queue.Queue(1)
-      local t = threading.Thread{target = function()
-        time.sleep(0.05)
-        io.popen("kill -INT " .. os.getpid()):close()
-      end}
+      local function interrupter(which)  -- 1: a getter, 2: a putter
+        return threading.Thread{target = function()
+          local t0 = time.monotonic()
+          while select(which, queue._waiting(q)) ~= 1 and time.monotonic() - t0 < 30 do
+            time.sleep(0.001)
+          end
+          time.sleep(0.01)  -- from counted as waiting to inside the futex wait
+          io.popen("kill -INT " .. os.getpid()):close()
+        end}
+      end
+      local t = interrupter(1)
       t:start()
       local ok, e = pcall(q.get, q)
       print(ok, (tostring(e):match("interrupted!")))
@@ -502,10 +511,7 @@ describe("queue and Ctrl-C", function()
       print(q:get())
       t:join()
       q:put(2)
-      t = threading.Thread{target = function()
-        time.sleep(0.05)
-        io.popen("kill -INT " .. os.getpid()):close()
-      end}
+      t = interrupter(2)
       t:start()
       ok, e = pcall(q.put, q, 3)
       print(ok, (tostring(e):match("interrupted!")))

@@ -3,6 +3,7 @@
 
 local Thread = threading.Thread
 local cond_waiters = threading._native.cond_waiters
+local event_sleepers = threading._native.event_sleepers
 
 local function wait_until(pred)
   local t0 = time.monotonic()
@@ -354,10 +355,10 @@ describe("threading.Event", function()
   it("a waiter woken by set returns true even if clear came first", function()
     local e = threading.Event()
     local got
-    local waiting = threading.Event()
-    local t = start(function() waiting:set(); got = e:wait(30) end)
-    waiting:wait()
-    time.sleep(0.01)  -- most likely blocked in wait now (either way: true)
+    local t = start(function() got = e:wait(30) end)
+    -- set and clear only once the waiter sleeps in wait: one that came to
+    -- wait after them would wait the 30 s and return false
+    wait_until(function() return event_sleepers(e) == 1 end)
     e:set(); e:clear()
     t:join()
     assert.is_true(got)
@@ -434,27 +435,29 @@ describe("synchronisation waits and Ctrl-C", function()
   it("Event, Semaphore and Condition waits in the main thread raise 'interrupted!'", function()
     local proc = require("proc")
     local out, err, code = proc.lua([[
-      local function interrupt_soon()
+      local native = threading._native
+      -- calls f(x) in pcall; another thread sends SIGINT once this one is
+      -- asleep in the wait (asleep(x) says so; up to 30 s), not after a
+      -- fixed delay: a Ctrl-C that came before the pcall would end the
+      -- script. The thread starts inside the pcall all the same.
+      local function try(f, x, asleep)
         local t = threading.Thread{target = function()
-          time.sleep(0.05)
+          local t0 = time.monotonic()
+          while not asleep(x) and time.monotonic() - t0 < 30 do time.sleep(0.001) end
+          time.sleep(0.01)  -- from counted as asleep to inside the futex wait
           io.popen("kill -INT " .. os.getpid()):close()
         end}
-        t:start()
-        return t
-      end
-      local function try(f, ...)
-        local t = interrupt_soon()
-        local ok, e = pcall(f, ...)
+        local ok, e = pcall(function() t:start() return f(x) end)
         t:join()
         print(ok, (tostring(e):match("interrupted!")))
       end
       local e = threading.Event()
-      try(e.wait, e)
+      try(e.wait, e, function(x) return native.event_sleepers(x) == 1 end)
       local s = threading.Semaphore(0)
-      try(s.acquire, s)
+      try(s.acquire, s, function(x) return native.sem_sleepers(x) == 1 end)
       local c = threading.Condition(threading.Lock())
       c:acquire()
-      try(c.wait, c)
+      try(c.wait, c, function(x) return native.cond_waiters(x) == 1 end)
       print(c._lock:locked(), threading._native.cond_waiters(c))
       c:release()
     ]])

@@ -234,9 +234,17 @@ end)
 
 describe("program exit", function()
   it("waits for non-daemon threads", function()
+    -- the thread prints only after "main done" (an event, not a sleep that
+    -- a stalled main thread could outlast), then outlives the main chunk
     local out, _, code = proc.lua([[
-      threading.Thread{target = function() time.sleep(0.05); print("late") end}:start()
+      local printed = threading.Event()
+      threading.Thread{target = function()
+        printed:wait()
+        time.sleep(0.05)
+        print("late")
+      end}:start()
       print("main done")
+      printed:set()
     ]])
     assert.equal(0, code)
     assert.equal("main done\nlate\n", out)

@@ -46,9 +46,11 @@ describe("time", function()
   end)
 
   it("CTHREADS_TIME_SCALE shortens sleeps", function()
+    -- 30 s scaled to 9 ms; the bound is far from both (a stalled machine
+    -- does not take 20 s for a 9 ms sleep; an unscaled one takes 30 s)
     local out, _, code = proc.run{"-e",
-      "local t = time.monotonic(); time.sleep(10); print(time.monotonic() - t < 1)",
-      env = {CTHREADS_TIME_SCALE = "0.001"}}
+      "local t = time.monotonic(); time.sleep(30); print(time.monotonic() - t < 20)",
+      env = {CTHREADS_TIME_SCALE = "0.0003"}}
     assert.equal(0, code)
     assert.equal("true\n", out)
   end)
