@@ -39,7 +39,7 @@ int ct_mp_raise_kind (lua_State *L, const char *name) {
 
 int ct_mp_wait (uint32_t *w, uint32_t expected, const struct timespec *dl) {
   ct_tstate *ts = ct_detach();
-  int r = ct_futex_wait(w, expected, dl, 1);
+  int r = ct_futex_wait_intr(ts, w, expected, dl, 1);
   ct_attach(ts, 1);
   return r;
 }

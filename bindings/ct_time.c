@@ -32,7 +32,7 @@ static int t_sleep (lua_State *L) {
   s *= ct_time_scale();
   ct_abs_deadline(&dl, s);
   ts = ct_detach();
-  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &dl, NULL) == EINTR) {
+  while (ct_sleep_until_intr(ts, &dl) == EINTR) {
     ct_attach(ts, 1);
     ct_check_interrupt(L);  /* Ctrl-C in the main thread raises here */
     ts = ct_detach();

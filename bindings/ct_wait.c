@@ -104,7 +104,7 @@ static int spin_until (int (*done) (uint32_t *, uint32_t), uint32_t *word,
 static int sleep_while (uint32_t *word, uint32_t value,
                         const struct timespec *deadline, ct_tstate *ts) {
   while (__atomic_load_n(word, __ATOMIC_SEQ_CST) == value) {
-    int r = ct_futex_wait(word, value, deadline, 0);
+    int r = ct_futex_wait_intr(ts, word, value, deadline, 0);
     if (r == ETIMEDOUT) return CT_WAIT_TIMEOUT;
     if (r == EINTR && ts != NULL && ts->is_main &&
         __atomic_load_n(&ct_rt.interrupt_pending, __ATOMIC_SEQ_CST))

@@ -40,7 +40,7 @@ int ct_gil_enabled (void) {
 int ct_wait_until (lua_State *L, uint32_t *addr, uint32_t expected,
                    const struct timespec *deadline, int shared) {
   ct_tstate *ts = ct_detach();
-  int r = ct_futex_wait(addr, expected, deadline, shared);
+  int r = ct_futex_wait_intr(ts, addr, expected, deadline, shared);
   ct_attach(ts, 1);
   if (r == EINTR) ct_check_interrupt(L);
   return r != ETIMEDOUT;

@@ -97,6 +97,14 @@ int ct_futex_wait (uint32_t *addr, uint32_t expected,
                    const struct timespec *deadline, int shared);
 void ct_futex_wake (uint32_t *addr, int n, int shared);
 
+/* ct_intrwait.c: the same wait, and a sleep until 'deadline' (not NULL),
+   that return EINTR when Ctrl-C is pending and ts is the main thread (seen
+   within 0.1 s even when the signal came just before the system call);
+   other threads wait as ct_futex_wait does and sleep through signals */
+int ct_futex_wait_intr (ct_tstate *ts, uint32_t *addr, uint32_t expected,
+                        const struct timespec *deadline, int shared);
+int ct_sleep_until_intr (ct_tstate *ts, const struct timespec *deadline);
+
 /* ct_gil.c */
 void ct_gil_init (void);
 void ct_gil_take (ct_tstate *ts, int priority);
