@@ -14,7 +14,8 @@
 local type, error, pairs, getmetatable, setmetatable, rawget, rawset, rawequal =
       type, error, pairs, getmetatable, setmetatable, rawget, rawset, rawequal
 
-local select, unpack, pcall, tostring = select, table.unpack, pcall, tostring
+local select, unpack, pcall, tostring, ipairs = select, table.unpack, pcall, tostring, ipairs
+local getinfo = debug.getinfo
 local M = {}
 
 local function class_tostring(cls)
@@ -157,6 +158,22 @@ function M.checkself(obj, cls, fname)
   if Object.is(cls, obj) then return obj end
   M.argerror(1, fname, ("%s expected, got %s"):format(rawget(cls, "__name"),
                                                       M.typename(obj)), 3)
+end
+
+-- Lua-side methods called on something that is not an instance
+-- (Barrier.wait(5), p.start() for p:start()) raise a bad-argument error,
+-- not an index error deep inside: each named method of cls is wrapped
+function M.guard(cls, names)
+  for _, name in ipairs(names) do
+    local method = cls[name]
+    -- native methods check their arguments themselves (and stay unwrapped)
+    if type(method) == "function" and getinfo(method, "S").what ~= "C" then
+      cls[name] = function(self, ...)
+        M.checkself(self, cls, name)
+        return method(self, ...)
+      end
+    end
+  end
 end
 
 -- a table without a metatable: a constructor's named fields, Class{...}
