@@ -38,6 +38,29 @@ describe("time", function()
     assert.is_true(done)
   end)
 
+  it("os.execute lets other threads run while the command runs", function()
+    -- the command makes 'a' and waits (10 s at most) for 'b', which a
+    -- thread makes only once 'a' exists, so only while the command runs
+    local dir = os.tmpname()
+    os.remove(dir)
+    local a, b = dir .. ".a", dir .. ".b"
+    local t = threading.Thread{target = function()
+      for _ = 1, 10000 do
+        local f = io.open(a)
+        if f then f:close() break end
+        time.sleep(0.001)
+      end
+      io.open(b, "w"):close()
+    end}
+    t:start()
+    local ok = os.execute(("touch %s; i=0; while [ ! -e %s ] && [ $i -lt 1000 ]; " ..
+                           "do sleep 0.01; i=$((i+1)); done; [ -e %s ]"):format(a, b, b))
+    t:join()
+    os.remove(a)
+    os.remove(b)
+    assert.is_true(ok)
+  end)
+
   it("ctime formats like Python", function()
     local s = time.ctime(0)
     assert.matches("^%a%a%a %a%a%a [ %d]%d %d%d:%d%d:%d%d %d%d%d%d$", s)

@@ -53,8 +53,10 @@ int ct_pclose (FILE *f);
 #define l_popen(L,c,m)		(ct_fflush(NULL), popen(c,m))
 #define l_pclose(L,file)	(ct_pclose(file))
 
-/* loslib.c */
+/* loslib.c: Lua 5.4.4's os.execute calls system() itself (the l_system
+   hook came in a later release), so the call is renamed here */
 #define l_system(cmd)		ct_system(cmd)
+#define system(cmd)		ct_system(cmd)
 
 /* lauxlib.h: print and warnings */
 #define lua_writestring(s,l)	ct_fwrite((s), sizeof(char), (l), stdout)
