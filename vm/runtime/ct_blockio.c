@@ -11,6 +11,7 @@
 #undef fread
 #undef fwrite
 #undef system
+#undef fflush
 
 size_t ct_fread (void *p, size_t size, size_t n, FILE *f) {
   ct_tstate *ts = ct_detach();
