@@ -47,4 +47,23 @@ describe("multiprocessing argument errors", function()
     assert.is_false(ok)
     assert.matches("bad argument #2 to 'apply'", err2, 1, true)
   end)
+
+  it("constructor argument errors name the caller's line, not the library's", function()
+    local function where(f)
+      local ok, err = pcall(f)
+      assert.is_false(ok)
+      return tostring(err)
+    end
+    local here = "^spec/multiprocessing_args_spec%.lua:%d+: bad argument #%d to '"
+    assert.matches(here .. "Queue'", where(function() queue.Queue("x") end))
+    assert.matches(here .. "Semaphore'", where(function() threading.Semaphore(-1) end))
+    assert.matches(here .. "Thread'", where(function() threading.Thread{target = 1} end))
+    assert.matches(here .. "Value'", where(function() mp.Value("u") end))
+    assert.matches(here .. "Array'", where(function() mp.Array("i", "x") end))
+    assert.matches(here .. "Pool'", where(function() mp.Pool("x") end))
+    -- a subclass's init passing bad arguments on: the line of that call
+    local Q = queue.Queue:extend("Q")
+    function Q:init(n) Q.super.init(self, n) end
+    assert.matches(here .. "Queue'", where(function() Q("x") end))
+  end)
 end)

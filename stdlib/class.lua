@@ -128,8 +128,23 @@ end
 
 -- A bad-argument error in Lua's own words, raised at the caller of the
 -- function that checks ('level' 3 from the checking helper).
+-- Whatever frame 'level' names, the error's position is the first frame
+-- above it outside this library (constructors run init through
+-- 'construct', so a fixed level would name a line of class.lua).
+local loaded = package.loaded
+local function in_library(source)
+  local name = source:match("^@cthreads/([%w_]+)%.lua$")
+  return name ~= nil and loaded["cthreads." .. name] ~= nil
+end
 function M.argerror(n, fname, msg, level)
-  error(("bad argument #%d to '%s' (%s)"):format(n, fname, msg), (level or 2) + 1)
+  level = (level or 2) + 1
+  local info = getinfo(level, "S")  -- the frame error(msg, level) names
+  while info and in_library(info.source) do
+    level = level + 1
+    info = getinfo(level, "S")
+  end
+  if info == nil then level = 1 end  -- ran off the stack: no position
+  error(("bad argument #%d to '%s' (%s)"):format(n, fname, msg), level)
 end
 
 function M.checktype(v, want, n, fname, optional)
