@@ -257,7 +257,10 @@ static void name_fields (lua_State *L, int v2n, int n2v, int tab,
       if (t == LUA_TTABLE && levels > 0) {
         name_fields(L, v2n, n2v, v, name, levels - 1, everything);
         if (lua_getmetatable(L, v)) {
-          add_name(L, v2n, n2v, lua_gettop(L), lua_pushfstring(L, "%s#mt", name));
+          /* the metatable's index is taken before the name is pushed (as
+             arguments of one call, their order would be unspecified) */
+          int mt = lua_gettop(L);
+          add_name(L, v2n, n2v, mt, lua_pushfstring(L, "%s#mt", name));
           lua_pop(L, 2);
         }
       }

@@ -197,6 +197,17 @@ describe("multiprocessing values", function()
     assert.equal("multiprocessing.ProcessError: why", tostring(t[3]))
   end)
 
+  both("keeps raised error values recognisable by Kind:is", function(send)
+    local t = send({queue.Empty("nothing"), mp.ProcessError("why"), threading.BrokenBarrierError})
+    assert.is_true(queue.Empty:is(t[1]))
+    assert.is_true(t[1] == queue.Empty)
+    assert.is_true(mp.ProcessError:is(t[2]))
+    assert.is_false(queue.Full:is(t[1]))
+    assert.is_true(threading.BrokenBarrierError:is(t[3]))
+    -- the shared metatable of error values arrives as itself
+    assert.equal(getmetatable(queue.Empty), getmetatable(t[1]))
+  end)
+
   both("sends multiprocessing objects that keep working", function(send)
     local q, lock, v, ev = mp.Queue(), mp.Lock(), mp.Value("i", 5), mp.Event()
     local t = send({q = q, lock = lock, v = v, ev = ev})

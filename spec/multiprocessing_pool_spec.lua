@@ -81,6 +81,7 @@ describe("multiprocessing.Pool", function()
     end, {1, 2, 3, 4})
     assert.is_false(ok2)
     assert.is_true(err2 == mp.ProcessError)
+    assert.is_true(mp.ProcessError:is(err2))  -- Kind:is holds across processes too
     assert.equal(5, pool:apply(function() return 5 end))  -- still works
   end)
 

@@ -38,6 +38,58 @@ describe("time", function()
     assert.is_true(done)
   end)
 
+  it("os.execute lets other threads run while the command runs", function()
+    -- the command makes 'a' and waits (10 s at most) for 'b', which a
+    -- thread makes only once 'a' exists, so only while the command runs
+    local dir = os.tmpname()
+    os.remove(dir)
+    local a, b = dir .. ".a", dir .. ".b"
+    local t = threading.Thread{target = function()
+      for _ = 1, 10000 do
+        local f = io.open(a)
+        if f then f:close() break end
+        time.sleep(0.001)
+      end
+      io.open(b, "w"):close()
+    end}
+    t:start()
+    local ok = os.execute(("touch %s; i=0; while [ ! -e %s ] && [ $i -lt 1000 ]; " ..
+                           "do sleep 0.01; i=$((i+1)); done; [ -e %s ]"):format(a, b, b))
+    t:join()
+    os.remove(a)
+    os.remove(b)
+    assert.is_true(ok)
+  end)
+
+  it("a flush blocked on a full pipe lets other threads run", function()
+    -- the reader reads only once a thread has made 'b' (10 s at most,
+    -- then it makes 't' and reads anyway); the thread makes 'b' once the
+    -- writer is about to fill the pipe and flush into it
+    local dir = os.tmpname()
+    os.remove(dir)
+    local b, timedout = dir .. ".b", dir .. ".t"
+    local f = io.popen(("i=0; while [ ! -e %s ] && [ $i -lt 1000 ]; do sleep 0.01; " ..
+                        "i=$((i+1)); done; [ -e %s ] || touch %s; cat >/dev/null")
+                       :format(b, b, timedout), "w")
+    local writing = false
+    local t = threading.Thread{target = function()
+      while not writing do time.sleep(0.001) end
+      io.open(b, "w"):close()
+    end}
+    t:start()
+    writing = true
+    f:write(("x"):rep(65536))   -- fills a pipe of Linux's default size
+    f:write(("y"):rep(100))     -- left in the FILE's buffer
+    assert.is_true(f:flush() ~= nil)
+    f:close()
+    t:join()
+    local late = io.open(timedout)
+    if late then late:close() end
+    os.remove(b)
+    os.remove(timedout)
+    assert.is_nil(late)
+  end)
+
   it("ctime formats like Python", function()
     local s = time.ctime(0)
     assert.matches("^%a%a%a %a%a%a [ %d]%d %d%d:%d%d:%d%d %d%d%d%d$", s)

@@ -14,7 +14,8 @@
 local type, error, pairs, getmetatable, setmetatable, rawget, rawset, rawequal =
       type, error, pairs, getmetatable, setmetatable, rawget, rawset, rawequal
 
-local select, unpack, pcall, tostring = select, table.unpack, pcall, tostring
+local select, unpack, pcall, tostring, ipairs = select, table.unpack, pcall, tostring, ipairs
+local getinfo = debug.getinfo
 local M = {}
 
 local function class_tostring(cls)
@@ -127,8 +128,23 @@ end
 
 -- A bad-argument error in Lua's own words, raised at the caller of the
 -- function that checks ('level' 3 from the checking helper).
+-- Whatever frame 'level' names, the error's position is the first frame
+-- above it outside this library (constructors run init through
+-- 'construct', so a fixed level would name a line of class.lua).
+local loaded = package.loaded
+local function in_library(source)
+  local name = source:match("^@cthreads/([%w_]+)%.lua$")
+  return name ~= nil and loaded["cthreads." .. name] ~= nil
+end
 function M.argerror(n, fname, msg, level)
-  error(("bad argument #%d to '%s' (%s)"):format(n, fname, msg), (level or 2) + 1)
+  level = (level or 2) + 1
+  local info = getinfo(level, "S")  -- the frame error(msg, level) names
+  while info and in_library(info.source) do
+    level = level + 1
+    info = getinfo(level, "S")
+  end
+  if info == nil then level = 1 end  -- ran off the stack: no position
+  error(("bad argument #%d to '%s' (%s)"):format(n, fname, msg), level)
 end
 
 function M.checktype(v, want, n, fname, optional)
@@ -157,6 +173,22 @@ function M.checkself(obj, cls, fname)
   if Object.is(cls, obj) then return obj end
   M.argerror(1, fname, ("%s expected, got %s"):format(rawget(cls, "__name"),
                                                       M.typename(obj)), 3)
+end
+
+-- Lua-side methods called on something that is not an instance
+-- (Barrier.wait(5), p.start() for p:start()) raise a bad-argument error,
+-- not an index error deep inside: each named method of cls is wrapped
+function M.guard(cls, names)
+  for _, name in ipairs(names) do
+    local method = cls[name]
+    -- native methods check their arguments themselves (and stay unwrapped)
+    if type(method) == "function" and getinfo(method, "S").what ~= "C" then
+      cls[name] = function(self, ...)
+        M.checkself(self, cls, name)
+        return method(self, ...)
+      end
+    end
+  end
 end
 
 -- a table without a metatable: a constructor's named fields, Class{...}

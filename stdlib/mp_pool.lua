@@ -454,6 +454,9 @@ function Pool:apply(func, args, kwds)
   if type(func) == "table" and getmetatable(func) == nil and args == nil then
     return self:apply_async(func):get()
   end
+  -- checked here too, so that the error names 'apply' and the caller's line
+  checktype(func, "function", 1, "apply")
+  checktype(args, "table", 2, "apply", true)
   return self:apply_async{func = func, args = args, kwds = kwds}:get()
 end
 

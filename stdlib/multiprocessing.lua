@@ -794,6 +794,18 @@ function M.Pipe(duplex)
   return wrap_conn(a), wrap_conn(b)
 end
 
+-- Lua-side methods called with '.' instead of ':' (p.start()) raise a
+-- bad-argument error naming the method, as the native ones do
+local guard = class.guard
+guard(Process, {"start", "run", "join", "is_alive", "terminate", "kill", "close"})
+for _, cls in ipairs{Lock, RLock, Semaphore, Value, Array} do
+  guard(cls, {"acquire", "release", "hold", "with", "get_lock"})
+end
+guard(Condition, {"acquire", "release", "hold", "with", "wait", "wait_for",
+                  "notify", "notify_all"})
+guard(Barrier, {"wait", "reset", "abort"})
+guard(Queue, {"put_nowait", "get_nowait"})
+
 -- ---- Pool, Manager ------------------------------------------------------------------------
 
 M._native = native

@@ -382,15 +382,7 @@ return function(M)
 
   -- Lua-side methods called on something that is not an instance
   -- (Barrier.wait(5)) raise a bad-argument error, not an index error inside
-  local function guard(cls, names)
-    for _, name in ipairs(names) do
-      local method = cls[name]
-      cls[name] = function(self, ...)
-        class.checkself(self, cls, name)
-        return method(self, ...)
-      end
-    end
-  end
+  local guard = class.guard
   guard(Condition, {"acquire", "release", "wait_for"})
   guard(Barrier, {"wait", "reset", "abort"})
   guard(Timer, {"cancel", "run"})

@@ -10,6 +10,8 @@
 
 #undef fread
 #undef fwrite
+#undef system
+#undef fflush
 
 size_t ct_fread (void *p, size_t size, size_t n, FILE *f) {
   ct_tstate *ts = ct_detach();

@@ -39,6 +39,8 @@ int ct_pclose (FILE *f);
 
 #define fread(p,s,n,f)		ct_fread(p,s,n,f)
 #define fwrite(p,s,n,f)		ct_fwrite(p,s,n,f)
+/* file:flush() and io.flush() (liolib.c): a flush to a full pipe blocks */
+#define fflush(f)		ct_fflush(f)
 
 /* liolib.c: reads take the FILE lock without blocking while attached */
 #if defined(__GLIBC__)
@@ -53,12 +55,17 @@ int ct_pclose (FILE *f);
 #define l_popen(L,c,m)		(ct_fflush(NULL), popen(c,m))
 #define l_pclose(L,file)	(ct_pclose(file))
 
-/* loslib.c */
+/* loslib.c: Lua 5.4.4's os.execute calls system() itself (the l_system
+   hook came in a later release), so the call is renamed here */
 #define l_system(cmd)		ct_system(cmd)
+#define system(cmd)		ct_system(cmd)
 
 /* lauxlib.h: print and warnings */
 #define lua_writestring(s,l)	ct_fwrite((s), sizeof(char), (l), stdout)
 #define lua_writeline()		(lua_writestring("\n", 1), ct_fflush(stdout))
+/* warnings may come from a finalizer, in the middle of a collection: the
+   real fflush, attached ('(fflush)' is not the macro above) */
+#define lua_writestringerror(s,p)	(fprintf(stderr, (s), (p)), (fflush)(stderr))
 
 /* the free-threaded mode (GIL off) */
 #include "ct_fthooks.h"
