@@ -37,12 +37,30 @@ describe("multiprocessing.Pool", function()
   it("imap keeps the order, imap_unordered gives every result", function()
     local pool <close> = mp.Pool(2)
     local got = {}
-    for i, v in pool:imap(square, {1, 2, 3, 4, 5}, 2) do got[i] = v end
+    for v in pool:imap(square, {1, 2, 3, 4, 5}, 2) do got[#got + 1] = v end
     assert.same({1, 4, 9, 16, 25}, got)
-    local sum, n = 0, 0
-    for _, v in pool:imap_unordered(square, {1, 2, 3, 4, 5}) do sum, n = sum + v, n + 1 end
+    local sum, n, seen = 0, 0, {}
+    for v, i in pool:imap_unordered(square, {1, 2, 3, 4, 5}) do
+      sum, n = sum + v, n + 1
+      seen[i] = v
+    end
     assert.equal(55, sum)
     assert.equal(5, n)
+    assert.same({1, 4, 9, 16, 25}, seen)
+  end)
+
+  it("imap's iterator: next([timeout]) gives value and position, items() pairs", function()
+    local pool <close> = mp.Pool(2)
+    local it = pool:imap(square, {3, 4})
+    assert.same({9, 1}, {it:next(30)})
+    assert.same({16, 2}, {it:next(30)})
+    assert.equal(0, select("#", it:next(30)))  -- all returned
+    -- a nil result would end `for v in ...`; items() goes on past it
+    local got = {}
+    for i, v in pool:imap(function(x) if x ~= 2 then return x end end, {1, 2, 3}):items() do
+      got[#got + 1] = {i, v}
+    end
+    assert.same({{1, 1}, {2, nil}, {3, 3}}, got)
   end)
 
   it("apply_async: callbacks run in the parent, get, wait, ready, successful", function()

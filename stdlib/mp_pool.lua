@@ -194,7 +194,9 @@ function MapResult:_chunk(start, ok, values, tb)
   if last then self:_set(true, {self._list, n = 1}) end
 end
 
--- imap's result: an iterator (for i, v in it do ... end, or it:next([timeout]))
+-- imap's result: an iterator, as Python's: `for v in it do ... end` gives the
+-- results (with the input's position as a second value); it:next([timeout]);
+-- it:items() for `for i, v in ...`, which a nil result does not end early
 local IMapIterator = Object:extend("IMapIterator")
 mp.IMapIterator = IMapIterator
 function IMapIterator:init(pool, total, ordered)
@@ -228,10 +230,10 @@ function IMapIterator:_chunk(start, ok, values, tb)
     end
   end
 end
--- next([timeout]) -> position, value; nil when all were returned
+-- next([timeout]) -> value, position; nothing when all were returned
 function IMapIterator:next(timeout)
   checktype(timeout, "number", 1, "next", true)
-  if self._yielded >= self._total then return nil end
+  if self._yielded >= self._total then return end
   local pos
   if self._ordered then
     pos = self._yielded + 1
@@ -253,11 +255,19 @@ function IMapIterator:next(timeout)
   local item = self._items[pos]
   self._items[pos] = nil
   if not item[1] then error(item[2], 0) end
-  return pos, item[2]
+  return item[2], pos
 end
 IMapIterator.__next = IMapIterator.next
 function IMapIterator:__call()
   return self:next()
+end
+-- items() -> an iterator of position, value (a nil value does not end it)
+function IMapIterator:items()
+  return function()
+    local v, pos = self:next()
+    if pos == nil then return nil end
+    return pos, v
+  end
 end
 
 -- ---- the pool -------------------------------------------------------------------------
