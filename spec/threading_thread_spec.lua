@@ -146,6 +146,21 @@ describe("threading.Thread", function()
     assert.is_true(child_daemon)
     assert.has_error(function() t:setDaemon(false) end, "cannot set daemon status of active thread")
   end)
+
+  it("assigning daemon after start is an error, as in Python, also for subclasses", function()
+    local W = threading.Thread:extend("DaemonW")
+    function W:init() W.super.init(self) self.extra = 1 end
+    for _, t in ipairs{threading.Thread{target = function() end}, W()} do
+      t.daemon = true
+      assert.is_true(t.daemon)
+      t:start(); t:join()
+      assert.has_error(function() t.daemon = false end,
+                       "cannot set daemon status of active thread")
+      assert.is_true(t.daemon)
+      t.other = "fields stay assignable"
+      assert.are.equal("fields stay assignable", t.other)
+    end
+  end)
 end)
 
 describe("threading module functions", function()

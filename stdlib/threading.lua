@@ -149,6 +149,22 @@ function Thread:init(...)
   self._started = false
 end
 
+-- 'daemon' is a property, as in Python: assigning it once the thread has
+-- started is an error (the native thread took its value at start). The
+-- value lives in '_daemon'; an instance has no raw 'daemon' field, so
+-- both the read and the write reach the class.
+class.getters(Thread, {daemon = function(self) return rawget(self, "_daemon") end})
+function Thread.__newindex(self, k, v)
+  if k == "daemon" then
+    if rawget(self, "_started") then
+      error("cannot set daemon status of active thread", 2)
+    end
+    rawset(self, "_daemon", v)
+  else
+    rawset(self, k, v)
+  end
+end
+
 function Thread:run()
   if self.target ~= nil then
     return class.call_target(self.target, self.args, self.kwargs)
