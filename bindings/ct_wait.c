@@ -2,7 +2,9 @@
 ** Waiting for the synchronisation primitives (see ct_wait.h): spin a
 ** little when that pays, then sleep on the futex, detached.
 */
+#define _GNU_SOURCE  /* sched_getaffinity, CPU_COUNT */
 #include <errno.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include "ct_lockword.h"
@@ -24,19 +26,30 @@
    each such failure costs credit. Without credit, one wait in 16 still
    spins, to notice when spinning pays again. A success is worth one
    credit, a failure four, so spinning lasts only while it nearly always
-   works. (Yielding the CPU inside the spin was tried: on a machine whose
+   works. Each probe that fails doubles the gap to the next one, up to one
+   wait in 256: with both threads on one CPU the probes were most of the
+   CPU time of a ping-pong (a 50 us spin one wait in 16 is 3 us a wait).
+   (Yielding the CPU inside the spin was tried: on a machine whose
    CPUs are all busy it gives the CPU away for milliseconds.) */
 #define SPIN_TIME 50e-6      /* for the word */
 #define SPIN_GIL_TIME 50e-6  /* for the GIL, once woken */
 #define CREDIT_MAX 16
 #define CREDIT_FAIL 4
+#define PROBE_GAP_MIN 16   /* waits between probes without credit: a power of 2 */
+#define PROBE_GAP_MAX 256
 
+/* the CPUs this process may run on (taskset, a container's cpuset), read
+   once: on one CPU the thread waited for cannot run while this one spins */
 static int ncpu (void) {
   static int cached = 0;
   int n = __atomic_load_n(&cached, __ATOMIC_RELAXED);
   if (n == 0) {
+    cpu_set_t set;
     long v = sysconf(_SC_NPROCESSORS_ONLN);
     n = v > 0 ? (int)v : 1;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0 &&
+        CPU_COUNT(&set) < n)
+      n = CPU_COUNT(&set);
     __atomic_store_n(&cached, n, __ATOMIC_RELAXED);
   }
   return n;
@@ -53,14 +66,16 @@ static double spin_time (void) {
 static int spinners = 0;
 static _Thread_local int spin_credit = CREDIT_MAX;
 static _Thread_local unsigned spin_probe = 0;
+static _Thread_local unsigned probe_gap = PROBE_GAP_MIN;
 
 enum { NO_SPIN, SPIN, SPIN_COUNTED };
 
-/* may this thread spin now? if so, spin_end(ok, what this returned) */
+/* may this thread spin now? if so, spin_end(outcome, what this returned) */
 static int spin_begin (void) {
   int n;
   if (spin_time() <= 0) return NO_SPIN;
-  if (spin_credit <= 0 && (++spin_probe & 15) != 0) return NO_SPIN;
+  if (spin_credit <= 0 && (++spin_probe & (probe_gap - 1)) != 0)
+    return NO_SPIN;
   if (__atomic_load_n(&ct_rt.os_threads, __ATOMIC_RELAXED) < ncpu())
     return SPIN;
   n = __atomic_add_fetch(&spinners, 1, __ATOMIC_RELAXED);
@@ -69,11 +84,23 @@ static int spin_begin (void) {
   return NO_SPIN;
 }
 
-/* the spin worked (ok) or not */
-static void spin_end (int ok, int how) {
+/* What a spin showed (spin_until's result). Only SPIN_PAID and
+   SPIN_FAILED say whether spinning pays: a change seen at once was there
+   before the spin began, and one seen after this thread lost its CPU
+   midway came from a thread that ran in its place (both on one CPU), where
+   sleeping at once would have done as well. */
+enum { SPIN_FAILED, SPIN_PAID, SPIN_AT_ONCE, SPIN_DESCHEDULED };
+
+static void spin_end (int outcome, int how) {
   int c = spin_credit;
-  spin_credit = ok ? (c < CREDIT_MAX ? c + 1 : c)
-                   : (c > CREDIT_FAIL ? c - CREDIT_FAIL : 0);
+  if (outcome == SPIN_PAID) {
+    spin_credit = c < CREDIT_MAX ? c + 1 : c;
+    probe_gap = PROBE_GAP_MIN;
+  }
+  else if (outcome != SPIN_AT_ONCE) {
+    if (c <= 0 && probe_gap < PROBE_GAP_MAX) probe_gap *= 2;  /* a probe */
+    spin_credit = c > CREDIT_FAIL ? c - CREDIT_FAIL : 0;
+  }
   if (how == SPIN_COUNTED) __atomic_sub_fetch(&spinners, 1, __ATOMIC_RELAXED);
 }
 
@@ -86,17 +113,36 @@ static int gil_free (uint32_t *unused, uint32_t unused2) {
   return !ct_gil_held();
 }
 
-/* spins until done(word, expected) or 'budget' seconds pass; 1 if done */
+/* A gap this long between two looks at the clock while spinning means
+   the thread was descheduled (a look comes every ~1 us otherwise). */
+#define SPIN_GAP 10e-6
+
+/* spins until done(word, expected) or 'budget' seconds pass. A change seen
+   in the first round of looks costs no clock read (the hand-off from
+   another core, the common case, is that quick); a later one reads the
+   clock to see whether this thread lost its CPU since the last look. */
 static int spin_until (int (*done) (uint32_t *, uint32_t), uint32_t *word,
                        uint32_t expected, double budget) {
-  double end = ct_now() + budget;
-  int i;
+  double last, end;
+  int i, first = 1, descheduled = 0;
+  if (done(word, expected)) return SPIN_AT_ONCE;
+  last = ct_now();
+  end = last + budget;
   for (;;) {
+    double now;
     for (i = 0; i < 32; i++) {
-      if (done(word, expected)) return 1;
       ct_cpu_relax();
+      if (done(word, expected)) {
+        if (first) return SPIN_PAID;
+        return descheduled || ct_now() - last > SPIN_GAP ? SPIN_DESCHEDULED
+                                                         : SPIN_PAID;
+      }
     }
-    if (ct_now() >= end) return 0;
+    now = ct_now();
+    if (now - last > SPIN_GAP) descheduled = 1;
+    if (now >= end) return SPIN_FAILED;
+    last = now;
+    first = 0;
   }
 }
 
@@ -133,8 +179,9 @@ static int wait_word (uint32_t *word, uint32_t expected, uint32_t *sleepers,
   int spun = 0;
   int how = spin_begin();
   if (how != NO_SPIN) {
-    spun = spin_until(word_changed, word, expected, SPIN_TIME);
-    spin_end(spun, how);
+    int outcome = spin_until(word_changed, word, expected, SPIN_TIME);
+    spin_end(outcome, how);
+    spun = outcome != SPIN_FAILED;
   }
   if (!spun) {
     double t0 = ct_now();
