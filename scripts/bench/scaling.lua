@@ -17,8 +17,10 @@
 -- must equal lua5.4's (and python3's): a difference, or a wrong count under
 -- the Lock, fails the run (exit 1); a missed goal prints "GOAL MISSED".
 --
--- usage: lua5.4 scripts/bench/scaling.lua [--quick|--smoke] [cpu|speed|alloc|race]
+-- usage: lua5.4 scripts/bench/scaling.lua [--quick|--smoke] [--rounds=N] [cpu|speed|alloc|race]
 --   --quick  smaller inputs, 1, 2 and 4 threads only, 5 rounds (a few minutes)
+--   --rounds=N  rounds of the CPU-bound tables (default 3, --quick 5): more
+--            rounds steady the medians on a machine whose speed moves
 --   --smoke  tiny inputs, 1 and 2 threads, one run each: checks that it
 --            all works, measures nothing (scripts/test/bench_smoke.sh)
 -- env: CTHREADS, LUA, PYTHON (the interpreters)
@@ -26,6 +28,15 @@ package.path = (arg[0]:match("^(.*)/[^/]*$") or ".") .. "/?.lua;" .. package.pat
 local B = require("benchlib")
 
 local opts = B.parse_args(arg)
+local rounds_arg
+for _, a in ipairs(arg) do
+  local n = a:match("^%-%-rounds=(%d+)$")
+  if n and tonumber(n) >= 1 then rounds_arg = tonumber(n)
+  elseif a:match("^%-%-rounds") then
+    io.stderr:write("scaling.lua: --rounds=N needs a whole number N >= 1\n")
+    os.exit(2)
+  end
+end
 B.need_cthreads()
 local selected = {}
 for _, n in ipairs(opts.names) do selected[n] = true end
@@ -44,6 +55,7 @@ else
        race_runs = 3, count = 20000000, fib = 31, nbody = 60000, binarytrees = 13,
        strings = 50000}
 end
+if rounds_arg then P.reps = rounds_arg end
 
 local have_python = B.have(B.python)
 local ct = B.quote(B.cthreads)
