@@ -3,9 +3,13 @@
 **   - allocation debt counted per thread, added to 'GCdebt' in chunks;
 **   - new objects on the creating thread's own list, spliced into
 **     'allgc' when the world is stopped;
-**   - every collection is one whole cycle inside a stop-the-world, so no
-**     object is black while threads run and the write barriers never
-**     fire; finalizers run after the world restarts;
+**   - every collection is whole inside a stop-the-world: in generational
+**     mode (lua.c's default) a young or a major collection, in
+**     incremental mode a full cycle; a mode asked for by collectgarbage
+**     is entered at the next collection; finalizers run after the world
+**     restarts; in generational mode old objects stay black between
+**     collections, and the write barriers fire, under the lists' lock
+**     (lgc.c);
 **   - memory another thread may still read (resized table parts, old
 **     stacks) and files closed under a reader are kept until the next
 **     stop-the-world.
@@ -31,7 +35,7 @@
 int ct_ft_on = 0;
 int ct_ft_localdebt = 0;
 _Thread_local int ct_ft_finalizing = 0;
-static int asked_mode = LUA_GCINC;  /* what collectgarbage reports */
+static int asked_mode = LUA_GCINC;  /* entered at the next collection */
 
 int ct_ft_gcmode (int mode) {
   return __atomic_exchange_n(&asked_mode, mode, __ATOMIC_RELAXED);
@@ -240,6 +244,8 @@ static void run_finalizers (lua_State *L) {
     o->next = g->allgc;
     g->allgc = o;
     resetbit(o->marked, FINALIZEDBIT);
+    if (getage(o) == G_OLD1)  /* as lgc.c's udata2finalize */
+      g->firstold1 = o;  /* the first OLD1 object in the list */
     ct_ft_unlockgc();
     /* 'o' is only referenced here until it is on the stack, and no stop
        can happen before: this thread reaches no safepoint in between */
@@ -264,15 +270,27 @@ static void run_finalizers (lua_State *L) {
   }
 }
 
-/* the collection itself, world stopped: Lua's full cycle, without
-   finalizers (an "emergency" cycle also keeps stacks and the string
-   table's size), then what the stop lets us do */
-static void collect_stopped (lua_State *L) {
+/* the collection itself, world stopped: Lua's step (a young collection,
+   or a major one when due) or full collection, without finalizers (an
+   "emergency" collection also keeps stacks and the string table's size),
+   then what the stop lets us do */
+static void collect_stopped (lua_State *L, int full) {
   global_State *g = G(L);
+  int kind = __atomic_load_n(&asked_mode, __ATOMIC_RELAXED) == LUA_GCGEN
+             ? KGC_GEN : KGC_INC;
   take_all_threads(g);
   ct_ft_on = 0;  /* alone now: Lua's own code paths */
   ct_ft_localdebt = 0;
-  luaC_fullgc(L, 1);
+  if ((kind == KGC_GEN) != isdecGCmodegen(g)) {  /* asked for since */
+    g->gcemergency = 1;  /* as below: finalizers after the restart */
+    luaC_changemode(L, kind);  /* entering generational mode collects */
+    g->gcemergency = 0;
+    if (kind == KGC_INC) luaC_fullgc(L, 1);
+  }
+  else if (full)
+    luaC_fullgc(L, 1);
+  else
+    luaC_stepstopped(L);
   if (g->strt.nuse >= g->strt.size && g->strt.size < (1 << 26))
     luaS_resize(L, g->strt.size * 2);  /* insertions never grow it */
   free_retired(g);
@@ -280,12 +298,13 @@ static void collect_stopped (lua_State *L) {
   ct_ft_on = 1;
 }
 
-void ct_ft_collect (lua_State *L, int emergency) {
+/* 'how': 0 a step (the debt is due), 1 an emergency, 2 a full collection */
+void ct_ft_collect (lua_State *L, int how) {
   ct_tstate *me = ct_current;
-  if (emergency) return;  /* a failed allocation may hold a table's lock:
-                             no stop here; the allocation fails instead */
+  if (how == 1) return;  /* a failed allocation may hold a table's lock:
+                            no stop here; the allocation fails instead */
   if (!ct_stw_begin(me)) return;  /* another thread collected meanwhile */
-  collect_stopped(L);
+  collect_stopped(L, how == 2);
   ct_stw_end(me);
   run_finalizers(L);
 }
@@ -319,6 +338,7 @@ void ct_ft_checkfinalizer (lua_State *L, GCObject *o, Table *mt) {
     for (p = &g->allgc; *p != NULL && *p != o; p = &(*p)->next) { }
     if (*p == o) {
       *p = o->next;
+      luaC_unlinkedgc(g, o);  /* it may start an age's part of 'allgc' */
       break;
     }
     ct_ft_unlockgc();
@@ -368,15 +388,15 @@ void ct_corelease (lua_State *co) {
 
 /* Called by the only thread running Lua, before it starts a second one
    with the GIL off: from here on the hooks take the free-threaded paths.
-   The collector is put in incremental mode between cycles, so that no
-   object is black (or old) while threads run. */
+   Generational mode stays (each of its steps is atomic); in incremental
+   mode the cycle under way is finished, so that no object is black
+   while threads run and the barriers do not fire. */
 void ct_ft_enable (lua_State *L) {
   global_State *g;
   if (ct_rt.gil_on || ct_ft_on) return;
   g = G(L);
   asked_mode = isdecGCmodegen(g) ? LUA_GCGEN : LUA_GCINC;
-  luaC_changemode(L, KGC_INC);
-  if (g->gcstate != GCSpause)
+  if (g->gckind == KGC_INC && g->gcstate != GCSpause)
     luaC_runtilstate(L, bitmask(GCSpause));  /* finish the cycle */
   *(void **)lua_getextraspace(ct_rt.L) = ct_coro_token();  /* main runs */
   ct_ft_localdebt = 1;

@@ -104,6 +104,9 @@ extern int ct_ft_localdebt;   /* allocations count in the thread's debt */
 #define luai_loaduv(uv)	__atomic_load_n(&(uv)->v, __ATOMIC_ACQUIRE)
 /* the collector's debt: threads add their allocations to it */
 #define luai_loaddebt(g)	__atomic_load_n(&(g)->GCdebt, __ATOMIC_RELAXED)
+/* the collector's colors, written under its lists' lock by barriers:
+   the barriers test them under that lock too (lgc.h) */
+#define luai_barrierlocked()	luai_ft()
 /* the collector's stop flags (collectgarbage("stop") in any thread) */
 #define luai_loadgcstp(g)	__atomic_load_n(&(g)->gcstp, __ATOMIC_RELAXED)
 #define luai_storegcstp(g,v) \
@@ -119,7 +122,8 @@ void ct_ft_adddebt (struct global_State *g, ptrdiff_t d);
 void ct_ft_linkgc (struct lua_State *L, struct GCObject *o);
 void ct_ft_checkfinalizer (struct lua_State *L, struct GCObject *o,
                            struct Table *mt);
-void ct_ft_collect (struct lua_State *L, int emergency);
+void ct_ft_collect (struct lua_State *L, int how);  /* 0 step, 1 emergency,
+                                                       2 full */
 #define luai_linkgc(L,g,o) \
   { if (luai_ft()) ct_ft_linkgc(L, o); \
     else { (o)->next = (g)->allgc; (g)->allgc = (o); } }

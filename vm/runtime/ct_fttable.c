@@ -527,6 +527,8 @@ static void insert_locked (lua_State *L, Table *t, const TValue *key,
     Node *n = newkey(t, key);
     if (n != NULL) {
       luai_tvstore(gval(n), value);
+      /* the key is new in 't': as luaH_newkey (callers check the value) */
+      luaC_barrierback(L, obj2gco(t), key);
       return;
     }
     rehash_locked(L, t, key);
