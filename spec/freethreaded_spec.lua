@@ -139,3 +139,30 @@ describe("string buffers", function()
     end
   end)
 end)
+
+describe("short strings made by several threads at once", function()
+  it("are one string each, while the string table grows under them", function()
+    local n = 40000
+    local seen = {{}, {}}
+    local ts = {}
+    for tid = 1, 2 do
+      ts[tid] = Thread{target = function()
+        local mine = seen[tid]
+        for i = 1, n do mine["s" .. i] = i end  -- both threads make the same strings
+      end}
+      ts[tid]:start()
+    end
+    for tid = 1, 2 do ts[tid]:join() end
+    for i = 1, n, 7 do
+      local key = string.format("s%d", i)  -- made again, found by identity
+      assert.equal(i, seen[1][key])
+      assert.equal(i, seen[2][key])
+    end
+    local count = 0
+    for k in pairs(seen[1]) do
+      assert.equal(seen[1][k], seen[2][k])
+      count = count + 1
+    end
+    assert.equal(n, count)
+  end)
+end)

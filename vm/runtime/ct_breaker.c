@@ -41,6 +41,8 @@ void ct_breaker_handle (lua_State *L) {
     ct_gil_forced_switch(ts);
   if (bits & CT_BREAK_STW)
     ct_stw_park(ts);
+  if (bits & CT_BREAK_STRGROW)
+    ct_ft_growstrings(L);
 }
 
 /* A second Ctrl-C while the first is still pending (the main thread is

@@ -270,6 +270,31 @@ static void run_finalizers (lua_State *L) {
   }
 }
 
+/* Insertions never grow the string table (readers walk its chains
+   without a lock): a stop does, to more slots than strings however many
+   came since the last one. An insertion that finds twice as many strings
+   as slots asks for a stop through the eval breaker (ct_ftstr.c): a
+   program making many strings between collections (a young collection
+   comes after the heap grew by a fifth) had chains 30 long. */
+static void grow_strings (lua_State *L, global_State *g) {
+  int size = g->strt.size;
+  while (size <= g->strt.nuse && size < (1 << 26)) size *= 2;
+  if (size != g->strt.size) luaS_resize(L, size);
+}
+
+/* at a safepoint of a thread that saw CT_BREAK_STRGROW */
+void ct_ft_growstrings (lua_State *L) {
+  ct_tstate *me = ct_current;
+  ct_breaker_clear(CT_BREAK_STRGROW);
+  if (!ct_ft_on || !ct_stw_begin(me)) return;  /* another stop came first */
+  ct_ft_on = 0;  /* alone now: Lua's own code paths */
+  ct_ft_localdebt = 0;
+  grow_strings(L, G(L));
+  ct_ft_localdebt = 1;
+  ct_ft_on = 1;
+  ct_stw_end(me);
+}
+
 /* the collection itself, world stopped: Lua's step (a young collection,
    or a major one when due) or full collection, without finalizers (an
    "emergency" collection also keeps stacks and the string table's size),
@@ -291,8 +316,7 @@ static void collect_stopped (lua_State *L, int full) {
     luaC_fullgc(L, 1);
   else
     luaC_stepstopped(L);
-  if (g->strt.nuse >= g->strt.size && g->strt.size < (1 << 26))
-    luaS_resize(L, g->strt.size * 2);  /* insertions never grow it */
+  grow_strings(L, g);
   free_retired(g);
   ct_ft_localdebt = 1;
   ct_ft_on = 1;

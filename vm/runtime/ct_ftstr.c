@@ -3,12 +3,14 @@
 ** a lock: chains only grow at their head (published with a release
 ** store after the string is complete), strings leave them only when the
 ** world is stopped, and the table is resized only then. Insertions take
-** one of a few striped locks and look again under it.
+** one of a few striped locks and look again under it; one that finds
+** twice as many strings as slots asks for a stop that grows the table.
 */
 #include <string.h>
 
 #include "ct_fthooks.h"  /* first: the Lua headers read its macros */
 #include "ct_internal.h"
+#include "ct_luahooks.h"  /* ct_breaker_word */
 #include "ct_spin.h"
 #include "lua.h"
 #include "lstate.h"
@@ -51,8 +53,11 @@ TString *ct_ft_intern (lua_State *L, const char *str, size_t l) {
   if (ts == NULL) {
     nts->u.hnext = *list;
     __atomic_store_n(list, nts, __ATOMIC_RELEASE);
-    __atomic_fetch_add(&tb->nuse, 1, __ATOMIC_RELAXED);
+    int nuse = __atomic_add_fetch(&tb->nuse, 1, __ATOMIC_RELAXED);
     ts = nts;
+    if (nuse >= 2 * tb->size &&  /* chains getting long: a stop grows it */
+        !(__atomic_load_n(&ct_breaker_word, __ATOMIC_RELAXED) & CT_BREAK_STRGROW))
+      ct_breaker_set(CT_BREAK_STRGROW);
   }
   ct_spin_unlock(lock);
   if (ts != nts) {  /* unused: let it be collected as a long string,

@@ -23,6 +23,7 @@ enum { CT_DETACHED, CT_ATTACHED, CT_SUSPENDED };
 #define CT_BREAK_SIGNAL		2u  /* Ctrl-C for the main thread */
 #define CT_BREAK_DEFERRED	4u  /* the GIL holder has deferred wakes to make */
 #define CT_BREAK_STW		8u  /* GIL off: park for a stop-the-world */
+#define CT_BREAK_STRGROW	16u /* GIL off: the string table is to grow */
 
 #define CT_DEFER_MAX 8        /* deferred wakes a thread holds at most */
 
@@ -139,6 +140,7 @@ void ct_ft_enable (lua_State *L);      /* before a second thread starts */
 void ct_ft_thread_end (ct_tstate *ts); /* last thing a thread does attached */
 void ct_ft_shutdown (lua_State *L);    /* before lua_close */
 void ct_ft_after_fork (void);          /* child: the vanished threads' objects */
+void ct_ft_growstrings (lua_State *L); /* at a safepoint: CT_BREAK_STRGROW */
 void *ct_coro_token (void);            /* this OS thread's owner token */
 
 /* ct_tstate.c */
