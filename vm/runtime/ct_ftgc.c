@@ -21,6 +21,7 @@
 
 #include "ct_fthooks.h"  /* first: the Lua headers read its macros */
 #include "ct_internal.h"
+#include "ct_luahooks.h"  /* ct_gc_begin, ct_gc_end */
 #include "ct_spin.h"
 #include "lua.h"
 #include "lauxlib.h"
@@ -287,6 +288,8 @@ void ct_ft_growstrings (lua_State *L) {
   ct_tstate *me = ct_current;
   ct_breaker_clear(CT_BREAK_STRGROW);
   if (!ct_ft_on || !ct_stw_begin(me)) return;  /* another stop came first */
+  take_all_threads(G(L));  /* should the resize's allocation fail, the
+                              emergency collection sees every object */
   ct_ft_on = 0;  /* alone now: Lua's own code paths */
   ct_ft_localdebt = 0;
   grow_strings(L, G(L));
@@ -308,7 +311,9 @@ static void collect_stopped (lua_State *L, int full) {
   ct_ft_localdebt = 0;
   if ((kind == KGC_GEN) != isdecGCmodegen(g)) {  /* asked for since */
     g->gcemergency = 1;  /* as below: finalizers after the restart */
+    ct_gc_begin(L);  /* a pause for --stats, as luaC_fullgc's */
     luaC_changemode(L, kind);  /* entering generational mode collects */
+    ct_gc_end(L);
     g->gcemergency = 0;
     if (kind == KGC_INC) luaC_fullgc(L, 1);
   }
