@@ -22,7 +22,6 @@ local pack, unpack = table.pack, table.unpack
 local rawget, select = rawget, select
 local traceback = debug.traceback
 local get_ident = threading.get_ident
-local time_scale = native.time_scale()
 
 local M = {}
 
@@ -645,14 +644,13 @@ local function timer_handle(loop, id, when, h)
   return h
 end
 
--- call_later(delay, f, ...): delay in seconds, scaled by CTHREADS_TIME_SCALE
+-- call_later(delay, f, ...): delay in seconds
 function Loop:call_later(delay, f, ...)
   checktype(delay, "number", 1, "call_later")
   checktype(f, "function", 2, "call_later")
   check_open(self)
-  local d = delay * time_scale
-  local id = self._h:timer_after(d)
-  return timer_handle(self, id, self._h:time() + d, new_handle(self, f, ...))
+  local id = self._h:timer_after(delay)
+  return timer_handle(self, id, self._h:time() + delay, new_handle(self, f, ...))
 end
 
 -- call_at(when, f, ...): 'when' on the loop:time() clock
@@ -807,8 +805,7 @@ local function undo_timer(task, id)
   loop._h:timer_cancel(id)
 end
 
--- sleep(s, [result]): suspends the task for s seconds (scaled by
--- CTHREADS_TIME_SCALE); 0 just lets the other ready tasks run. sleep(0) in
+-- sleep(s, [result]): suspends the task for s seconds; 0 just lets the other ready tasks run. sleep(0) in
 -- a task is native (the native sleep calls this for everything else, so
 -- error levels count it).
 local function sleep_slow(s, result)
@@ -822,7 +819,7 @@ local function sleep_slow(s, result)
     return result
   end
   local loop = me._loop
-  local id = loop._h:timer_after(s * time_scale)
+  local id = loop._h:timer_after(s)
   loop._timers[id] = me
   if suspend(me, undo_timer, id) == CANCEL then raise_cancelled(me) end
   return result
@@ -949,7 +946,7 @@ function M.wait_for(x, timeout)
     if t._loop ~= loop then argerror(1, "wait_for", "task of another event loop") end
     local st = {waiter = me, dead = false, timed_out = false, timer = false}
     add_cb(t, wait_for_done, st)
-    local id = loop._h:timer_after(timeout * time_scale)
+    local id = loop._h:timer_after(timeout)
     st.timer = id
     loop._timers[id] = {wait_for_fired, st}
     local v = suspend(me, undo_wait_for, st)
@@ -1039,7 +1036,7 @@ function M.wait(tasks, timeout, return_when)
       if t._state ~= FINISHED then add_cb(t, wait_cb, st) end
     end
     if timeout and timeout >= 0 then
-      local id = loop._h:timer_after(timeout * time_scale)
+      local id = loop._h:timer_after(timeout)
       st.timer = id
       loop._timers[id] = {wait_timeout, st}
     end
@@ -1076,7 +1073,7 @@ function M.as_completed(tasks, timeout)
     if t._state == FINISHED then order:put_nowait(t)
     else add_cb(t, function(done) order:put_nowait(done) end, order) end
   end
-  local deadline = timeout and timeout >= 0 and loop._h:time() + timeout * time_scale
+  local deadline = timeout and timeout >= 0 and loop._h:time() + timeout
   local given = 0
   return function()
     if given == n then return nil end
@@ -1084,7 +1081,7 @@ function M.as_completed(tasks, timeout)
     if not deadline then return order:get() end
     local left = deadline - loop._h:time()
     local ok, t = pcall(M.wait_for, function() return order:get() end,
-                        left > 0 and left / (time_scale > 0 and time_scale or 1) or 0)
+                        left > 0 and left or 0)
     if not ok then error(t, 2) end
     return t
   end
