@@ -907,6 +907,8 @@ describe("asyncio", function()
         local ok, err = pcall(r.readexactly, r, 10)
         assert.is_false(ok)
         assert.is_true(err == asyncio.IncompleteReadError)
+        assert.are.equal("12345", err.partial)  -- Python's fields
+        assert.are.equal(10, err.expected)
         w:close()
         server:close()
       end)
@@ -1149,6 +1151,42 @@ describe("asyncio", function()
       ok, err = pcall(q.get, q)
       assert.matches("Queue:get called outside a task", err)
       assert.is_false(ok)
+      q:put_nowait(1)
+      ok, err = pcall(q.join, q)
+      assert.is_false(ok)
+      assert.matches("Queue:join called outside a task", err)
+    end)
+
+    it("a method called with '.' instead of ':' is a bad-argument error naming it", function()
+      local loop = asyncio.new_event_loop()
+      local cases = {
+        {function() asyncio.Lock().release() end, "'release' %(Lock expected, got no value%)"},
+        {function() asyncio.Queue().put_nowait(1) end, "'put_nowait' %(Queue expected, got number%)"},
+        {function() asyncio.LifoQueue().qsize() end, "'qsize' %(Queue expected, got no value%)"},
+        {function() asyncio.Event().set() end, "'set' %(Event expected, got no value%)"},
+        {function() asyncio.Semaphore().acquire() end, "'acquire' %(Semaphore expected"},
+        {function() asyncio.BoundedSemaphore().release() end,
+         "'release' %(BoundedSemaphore expected"},
+        {function() asyncio.Condition().notify() end, "'notify' %(Condition expected"},
+        {function() loop.run_until_complete(print) end,
+         "'run_until_complete' %(EventLoop expected, got function%)"},
+        {function() loop.call_later(1, print) end, "'call_later' %(EventLoop expected, got number%)"},
+        {function() loop:create_task(print).cancel() end, "'cancel' %(Task expected, got no value%)"},
+      }
+      for _, case in ipairs(cases) do
+        local ok, err = pcall(case[1])
+        assert.is_false(ok)
+        assert.matches("bad argument #1 to " .. case[2], err)
+      end
+      loop:close()
+    end)
+
+    it("constructors take named fields and check their numbers", function()
+      assert.are.equal(3, asyncio.Semaphore{value = 3}._value)
+      assert.are.equal(2, asyncio.BoundedSemaphore{value = 2}._bound)
+      assert.are.equal(2, asyncio.Queue(2.0).maxsize)
+      assert.has_error(function() asyncio.Queue(1.5) end,
+        "bad argument #1 to 'Queue' (number has no integer representation)")
     end)
 
     it("...also from a plain coroutine inside a task", function()

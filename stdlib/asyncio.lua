@@ -1153,4 +1153,18 @@ local internals = {
 require("cthreads.asyncio_sync")(M, internals)
 require("cthreads.asyncio_streams")(M, internals)
 
+-- a method called with '.' instead of ':' (loop.stop()) raises a
+-- bad-argument error naming it, not an index error inside the library
+class.guard(Task, {"done", "cancelled", "cancel", "result", "exception", "join",
+                   "add_done_callback", "get_name", "set_name", "get_loop"})
+class.guard(Handle, {"cancel", "cancelled", "when"})
+class.guard(Loop, {"run_until_complete", "run_forever", "stop", "is_running", "is_closed",
+                   "time", "create_task", "call_soon", "call_later", "call_at",
+                   "call_soon_threadsafe", "close"})
+class.guard(M.StreamReader, {"lines"})
+class.guard(M.StreamWriter, {"writelines", "close", "is_closing", "write_eof",
+                             "can_write_eof", "get_extra_info"})
+class.guard(M.Server, {"is_serving", "close", "close_clients", "wait_closed",
+                       "serve_forever", "get_loop"})
+
 return M

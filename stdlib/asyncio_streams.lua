@@ -19,9 +19,12 @@ local is_cancelled_error = core.is_cancelled_error
 local methods = native.stream_methods{
   WAIT = core.WAIT, CANCEL = core.CANCEL,
   raise_cancelled = core.raise_current_cancelled,
+  -- Python's fields: partial (what was read), expected (nil for readuntil)
   incomplete = function(partial, expected)
-    return M.IncompleteReadError(("%d bytes read on a total of %s expected bytes")
-                                 :format(#partial, tostring(expected)))
+    local e = M.IncompleteReadError(("%d bytes read on a total of %s expected bytes")
+                                    :format(#partial, tostring(expected)))
+    e.partial, e.expected = partial, math.tointeger(expected)
+    return e
   end,
   undo_key = "_undo", undo_arg_key = "_undo_arg",
 }

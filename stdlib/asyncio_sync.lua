@@ -173,6 +173,7 @@ local Semaphore = Object:extend("Semaphore")
 M.Semaphore = Semaphore
 
 function Semaphore:init(value)
+  if is_plain_table(value) then value = value.value end
   checktype(value, "number", 1, "Semaphore", true)
   value = value or 1
   if value < 0 or math.type(value) ~= "integer" and value ~= math.floor(value) then
@@ -293,6 +294,12 @@ M.Queue = Queue
 function Queue:init(maxsize)
   if is_plain_table(maxsize) then maxsize = maxsize.maxsize end
   checktype(maxsize, "number", 1, "Queue", true)
+  if maxsize and math.type(maxsize) ~= "integer" then
+    if maxsize ~= math.floor(maxsize) then
+      argerror(1, "Queue", "number has no integer representation")
+    end
+    maxsize = math.tointeger(maxsize)
+  end
   self.maxsize = maxsize or 0
   self._getters, self._putters = fifo(), fifo()
   self._unfinished = 0
@@ -395,7 +402,10 @@ end
 
 -- join(): waits until every item put has been marked task_done
 function Queue:join()
-  if self._unfinished > 0 then self._finished:wait() end
+  if self._unfinished > 0 then
+    current("Queue:join")  -- outside a task: an error naming join
+    self._finished:wait()
+  end
 end
 
 -- shutdown([immediate=false]): put raises QueueShutDown from now on; get
@@ -497,5 +507,18 @@ function PriorityQueue:_get()
   end
   return top[1]
 end
+
+-- a method called with '.' instead of ':' (lock.release()) raises a
+-- bad-argument error naming it, not an index error inside the library
+local guard = class.guard
+guard(Event, {"is_set", "set", "clear", "wait"})
+for _, cls in ipairs{Lock, Semaphore} do
+  guard(cls, {"acquire", "release", "locked", "hold", "with"})
+end
+guard(BoundedSemaphore, {"release"})  -- the rest it inherits, guarded
+guard(Condition, {"acquire", "release", "locked", "hold", "with", "wait", "wait_for",
+                  "notify", "notify_all"})
+guard(Queue, {"qsize", "empty", "full", "put_nowait", "put", "get_nowait", "get",
+              "task_done", "join", "shutdown"})
 
 end
