@@ -112,7 +112,9 @@ end
 
 local function outside(what, level)
   local _, ismain = co_running()
-  local where = ismain and "" or " (in a coroutine that is not an asyncio task)"
+  -- a thread's body (a to_thread worker) is not a coroutine to the script
+  local where = (ismain or not coroutine.isyieldable()) and ""
+                or " (in a coroutine that is not an asyncio task)"
   error(what .. " called outside a task" .. where ..
         "; start one with asyncio.run(f) or loop:run_until_complete(f)", level + 1)
 end
