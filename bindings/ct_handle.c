@@ -39,8 +39,14 @@ int ct_optboolean (lua_State *L, int arg, int def) {
   return lua_toboolean(L, arg);
 }
 
+static double scale = -1;
+
+/* -E: CTHREADS_TIME_SCALE is ignored, as every environment variable */
+void ct_time_scale_noenv (void) {
+  scale = 1.0;
+}
+
 double ct_time_scale (void) {
-  static double scale = -1;
   if (scale < 0) {
     const char *s = getenv("CTHREADS_TIME_SCALE");
     double v = s ? strtod(s, NULL) : 1.0;

@@ -177,7 +177,21 @@ static int th_time_scale (lua_State *L) {
   return 1;
 }
 
+/*
+** next_count(i) -> the next value of process-wide counter i (1..4): the
+** N of default names (Thread-N, Dummy-N) and the start order. A Lua
+** 'n = n + 1' from several threads with the GIL off repeats values.
+*/
+static int th_next_count (lua_State *L) {
+  static lua_Integer counters[4];
+  lua_Integer i = luaL_checkinteger(L, 1);
+  luaL_argcheck(L, i >= 1 && i <= 4, 1, "no such counter");
+  lua_pushinteger(L, __atomic_add_fetch(&counters[i - 1], 1, __ATOMIC_RELAXED));
+  return 1;
+}
+
 static const luaL_Reg thread_funcs[] = {
+  {"next_count", th_next_count},
   {"start", th_start},
   {"join", th_join},
   {"done", th_done},

@@ -27,8 +27,8 @@ static int t_sleep (lua_State *L) {
   double s = luaL_checknumber(L, 1);
   struct timespec dl;
   ct_tstate *ts;
-  luaL_argcheck(L, s >= 0, 1, "sleep length must be non-negative");
   luaL_argcheck(L, s == s, 1, "sleep length must be a number, not nan");
+  luaL_argcheck(L, s >= 0, 1, "sleep length must be non-negative");
   s *= ct_time_scale();
   ct_abs_deadline(&dl, s);
   ts = ct_detach();

@@ -166,12 +166,42 @@ describe("command line: scripts and arguments", function()
     assert.equal(0, status2, err2)
     assert.equal("nil\tnil\n", out2)
   end)
+
+  it("-E also ignores CTHREADS_GIL and CTHREADS_TIME_SCALE (--gil still counts)", function()
+    local probe = "local t = time.monotonic(); time.sleep(0.05); " ..
+                  "print(threading.gil_enabled(), time.monotonic() - t >= 0.05)"
+    local env = {CTHREADS_GIL = "1", CTHREADS_TIME_SCALE = "0"}
+    local out, err, status = run{"-E", "-e", probe, env = env}
+    assert.equal(0, status, err)
+    assert.equal("false\ttrue\n", out)
+    out = run{"-E", "--gil", "-e", "print(threading.gil_enabled())", env = env}
+    assert.equal("true\n", out)
+    out = run{"-e", probe, env = env}
+    assert.equal("true\tfalse\n", out)
+  end)
 end)
 
 describe("command line: errors and exit statuses", function()
   local dir
   setup(function() dir = tmpdir() end)
   teardown(function() rmrf(dir) end)
+
+  it("a bad argument names the function the same way in every run", function()
+    -- a module loaded under several names (time, cthreads.native.time)
+    -- once gave whichever name the table walk met first
+    local code = "local l = threading.Lock(); " ..
+      "print(select(2, pcall(time.sleep, 'x'))); " ..
+      "print(select(2, pcall(threading.setswitchinterval, 'x'))); " ..
+      "print(select(2, pcall(l.acquire, l, true, 'x')))"
+    local want = "bad argument #1 to 'time.sleep' (number expected, got string)\n" ..
+      "bad argument #1 to 'threading.setswitchinterval' (number expected, got string)\n" ..
+      "bad argument #3 to 'lock_acquire' (number expected, got string)\n"
+    for _ = 1, 6 do  -- each run hashes strings with a new seed
+      local out, err, status = run{"-e", code}
+      assert.equal(0, status, err)
+      assert.equal(want, out)
+    end
+  end)
 
   local function script(name, code) return write(dir .. "/" .. name, code) end
 
@@ -461,6 +491,19 @@ describe("command line: --trace", function()
     assert.is_true((kinds["worker-1"].blocked or 0) > 0)
     assert.is_true((kinds["worker-2"].blocked or 0) > 0)
     assert.is_true((kinds.MainThread.blocked or 0) > 0)  -- the sleep and the joins
+  end)
+
+  it("writes valid UTF-8 whatever bytes a thread's name holds", function()
+    local file = dir .. "/trace3.json"
+    local _, err, status = run{"--trace=" .. file, "-e", [[
+      local t = threading.Thread{target = function() end, name = "caf\xc3\xa9 \255\xe2\x82"}
+      t:start(); t:join()]]}
+    assert.equal(0, status, err)
+    local text = assert(slurp(file))
+    assert.is_not_nil(utf8.len(text), "the trace is not UTF-8")
+    local doc = json.decode(text)
+    local kinds = events_by_thread(doc)
+    assert.is_table(kinds["caf\u{e9} \u{fffd}\u{fffd}\u{fffd}"])
   end)
 
   it("accepts --trace FILE, writes it at os.exit too", function()

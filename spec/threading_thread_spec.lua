@@ -133,6 +133,72 @@ describe("threading.Thread", function()
     t:join()
   end)
 
+  it("rejects a misspelt field in the named form", function()
+    assert.has_error(function() threading.Thread{targt = print} end,
+      "bad argument #1 to 'Thread' (unexpected field 'targt')")
+  end)
+
+  it("start returns nothing, as in Python (the REPL prints nothing)", function()
+    local t = threading.Thread{target = function() end}
+    assert.are.equal(0, select("#", t:start()))
+    t:join()
+  end)
+
+  it("gives unique default names to threads made by several threads at once", function()
+    local names, lock = {}, threading.Lock()
+    local go = threading.Event()
+    local makers = {}
+    for i = 1, 4 do
+      makers[i] = threading.Thread{target = function()
+        go:wait()
+        local mine = {}
+        for j = 1, 200 do mine[j] = threading.Thread{target = print}.name end
+        lock:with(function() for _, n in ipairs(mine) do names[#names + 1] = n end end)
+      end}
+      makers[i]:start()
+    end
+    go:set()
+    for _, m in ipairs(makers) do m:join() end
+    local seen, distinct = {}, 0
+    for _, n in ipairs(names) do
+      if not seen[n] then seen[n] = true; distinct = distinct + 1 end
+    end
+    assert.are.equal(800, #names)
+    assert.are.equal(800, distinct)
+  end)
+
+  it("a NaN timeout is a bad argument everywhere, never a hang", function()
+    local nan = 0 / 0
+    local msg = "timeout must be a number, not nan"
+    local lock = threading.Lock()
+    lock:acquire()
+    local cond = threading.Condition()
+    cond:acquire()
+    local t = threading.Thread{target = function() end}
+    t:start()
+    for _, f in ipairs{
+      function() lock:acquire(true, nan) end,
+      function() threading.RLock():acquire(true, nan) end,
+      function() threading.Event():wait(nan) end,
+      function() cond:wait(nan) end,
+      function() cond:wait_for(function() return false end, nan) end,
+      function() threading.Semaphore(0):acquire(true, nan) end,
+      function() threading.Barrier(2):wait(nan) end,
+      function() threading.Barrier(2, nil, nan) end,
+      function() queue.Queue():get(true, nan) end,
+      function() t:join(nan) end,
+      function() threading.main_thread():join(nan) end,
+    } do
+      local ok, err = pcall(f)
+      assert.is_false(ok)
+      assert.matches(msg, err, 1, true)
+    end
+    assert.has_error(function() time.sleep(nan) end,
+      "bad argument #1 to 'sleep' (sleep length must be a number, not nan)")
+    cond:release()
+    t:join()
+  end)
+
   it("daemon is settable before start and inherited from the creator", function()
     local t = threading.Thread{target = function() end}
     assert.is_false(t.daemon)
@@ -160,6 +226,33 @@ describe("threading.Thread", function()
       t.other = "fields stay assignable"
       assert.are.equal("fields stay assignable", t.other)
     end
+  end)
+end)
+
+describe("the main thread", function()
+  it("cannot change its daemon flag, so new threads stay non-daemon", function()
+    assert.has_error(function() threading.main_thread().daemon = true end,
+                     "cannot set daemon status of active thread")
+    assert.is_false(threading.main_thread().daemon)
+    assert.is_false(threading.Thread{target = print}.daemon)
+  end)
+
+  it("can be joined from another thread: the join returns when the main chunk ends", function()
+    local path = proc.script([[
+      local running = threading.Event()
+      local t = threading.Thread{target = function()
+        print("while main runs:", threading.main_thread():join(0.01))
+        running:set()
+        print("joined:", threading.main_thread():join())
+      end}
+      t:start()
+      running:wait()
+      print("main chunk ends")
+    ]])
+    local out, err, status = proc.run{path}
+    os.remove(path)
+    assert.are.equal(0, status, err)
+    assert.are.equal("while main runs:\tfalse\nmain chunk ends\njoined:\ttrue\n", out)
   end)
 end)
 

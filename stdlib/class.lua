@@ -157,6 +157,13 @@ function M.checktype(v, want, n, fname, optional)
   M.argerror(n, fname, ("%s expected, got %s"):format(want, v == nil and "no value" or t), 3)
 end
 
+-- checktimeout(v, n, fname): an optional timeout in seconds; NaN is an
+-- error, as in Python (it would otherwise wait forever or not at all)
+function M.checktimeout(v, n, fname)
+  if v ~= v then M.argerror(n, fname, "timeout must be a number, not nan", 3) end
+  return M.checktype(v, "number", n, fname, true)
+end
+
 -- the name of v's type for messages: its class name for instances
 function M.typename(v)
   local t = type(v)
@@ -201,11 +208,18 @@ end
 -- where name, args, kwargs and daemon are recognised by type (Python's
 -- positional order, group left out; a leading nil is group=None).
 -- 'fname' names the constructor in bad-argument errors.
+local worker_fields = {target = true, args = true, kwargs = true, name = true,
+                       daemon = true, group = true}
 function M.worker_options(fname, ...)
   local o
   local first = ...
   if select("#", ...) == 1 and M.is_plain_table(first) then
     o = first
+    for k in pairs(o) do  -- a misspelt field would be ignored silently
+      if not worker_fields[k] then
+        M.argerror(1, fname, ("unexpected field '%s'"):format(tostring(k)), 3)
+      end
+    end
   else
     o = {}
     local args = {...}

@@ -124,8 +124,11 @@ M.RLock = RLock
 
 -- ---- Thread ----------------------------------------------------------------
 
-local counter = 0      -- for default names Thread-N
-local start_seq = 0    -- enumerate() lists threads in start order
+-- native counters (atomic with the GIL off): default names Thread-N and
+-- Dummy-N, and the start order that enumerate() lists threads in
+local THREAD_N, DUMMY_N, START_SEQ = 1, 2, 3
+local next_count = native.next_count
+local main_done  -- an Event set when the main chunk ends (made below)
 local active = {}      -- ident -> Thread, for started threads not yet ended
 local shutting_down = false
 
@@ -137,12 +140,11 @@ M.Thread = Thread
 -- ones are recognised by type (Python's positional order, group left out).
 function Thread:init(...)
   local o = class.worker_options("Thread", ...)
-  counter = counter + 1
   self.target = o.target
   self.args = o.args or {}
   self.kwargs = o.kwargs
   if o.name ~= nil then self.name = tostring(o.name)
-  else self.name = ("Thread-%d"):format(counter) end
+  else self.name = ("Thread-%d"):format(next_count(THREAD_N)) end
   if o.daemon ~= nil then self.daemon = o.daemon
   else self.daemon = M.current_thread().daemon end
   self._initialized = true
@@ -202,24 +204,25 @@ function Thread:start()
   end
   if self._started then error("threads can only be started once", 2) end
   self._started = true
-  start_seq = start_seq + 1
-  self._seq = start_seq
+  self._seq = next_count(START_SEQ)
   local h, ident, native_id = native.start(self, tostring(self.name),
                                            self.daemon and true or false, bootstrap)
   self[HANDLE] = h
   self.ident, self.native_id = ident, native_id
   if not native.done(h) then active[ident] = self end
-  return self
 end
 
 function Thread:join(timeout)
-  checktype(timeout, "number", 1, "join", true)
+  class.checktimeout(timeout, 1, "join")
   if not self._started then error("cannot join thread before it is started", 2) end
   if self.ident == get_ident() then error("cannot join current thread", 2) end
   local h = rawget(self, HANDLE)
-  if h == nil then  -- the main thread or a dummy: ends only at exit
+  if h == nil then  -- the main thread or a dummy
+    -- the main thread ends with the main chunk, as in Python
+    if rawget(self, "_is_main") then return main_done:wait(timeout) end
+    -- a dummy (a thread not started by this module) only at exit
     if timeout ~= nil and timeout >= 0 then M._time.sleep(timeout) return false end
-    error("cannot join the main thread", 2)
+    error("cannot join a thread not started by the threading module", 2)
   end
   return native.join(h, timeout)
 end
@@ -267,16 +270,15 @@ for _, name in ipairs{"start", "run", "join", "is_alive", "getName", "setName",
 end
 
 -- the main thread, and dummies for threads not started by this module
-local main = setmetatable({name = "MainThread", daemon = false, _started = true,
+-- (daemon is kept in _daemon, behind the property: it cannot change now)
+local main = setmetatable({name = "MainThread", _daemon = false, _started = true,
                            _initialized = true, _is_main = true, _seq = 0,
                            ident = native.main_ident, native_id = native.get_native_id()},
                           Thread)
 active[native.main_ident] = main
 
-local dummy_count = 0
 local function dummy()
-  dummy_count = dummy_count + 1
-  local t = setmetatable({name = ("Dummy-%d"):format(dummy_count), daemon = true,
+  local t = setmetatable({name = ("Dummy-%d"):format(next_count(DUMMY_N)), _daemon = true,
                           _started = true, _initialized = true, _seq = math.huge,
                           ident = get_ident(), native_id = native.get_native_id()},
                          Thread)
@@ -324,6 +326,7 @@ M.activeCount = M.active_count
 -- non-daemon thread, including ones started while waiting
 function M._shutdown()
   shutting_down = true
+  main_done:set()
   while true do
     local waiting
     for _, t in pairs(active) do
@@ -362,5 +365,6 @@ M._active = active
 
 -- Condition, Semaphore, BoundedSemaphore, Event, Timer, Barrier, Local
 require("cthreads.threading_sync")(M)
+main_done = M.Event()
 
 return M

@@ -6,6 +6,7 @@
 
 local class = require("cthreads.class")
 local Object, checktype, argerror = class.Object, class.checktype, class.argerror
+local checktimeout = class.checktimeout
 
 return function(M)
   local native = M._native
@@ -81,7 +82,7 @@ return function(M)
   -- wait_for(predicate, [timeout]) -> the predicate's last result
   function Condition:wait_for(predicate, timeout)
     checktype(predicate, "function", 1, "wait_for")
-    checktype(timeout, "number", 2, "wait_for", true)
+    checktimeout(timeout, 2, "wait_for")
     local result = predicate()
     local deadline
     while not result do
@@ -218,7 +219,7 @@ return function(M)
     parties = check_integer(parties, 1, "Barrier")
     if parties < 1 then argerror(1, "Barrier", "parties must be >= 1", 3) end
     checktype(action, "function", 2, "Barrier", true)
-    checktype(timeout, "number", 3, "Barrier", true)
+    checktimeout(timeout, 3, "Barrier")
     self._cond = Condition(Lock())
     self._parties = parties
     self._action = action
@@ -290,7 +291,7 @@ return function(M)
 
   -- wait([timeout]) -> this thread's arrival index, 0..parties-1
   function Barrier:wait(timeout)
-    checktype(timeout, "number", 1, "wait", true)
+    checktimeout(timeout, 1, "wait")
     if timeout == nil then timeout = self._timeout end
     return self._cond:with(wait_body, self, timeout)
   end

@@ -25,7 +25,8 @@ enum {
   HAS_I = 2,       /* -i */
   HAS_V = 4,       /* -v (also set by -i) */
   HAS_E = 8,       /* -e */
-  HAS_NOENV = 16   /* -E */
+  HAS_NOENV = 16,  /* -E */
+  HAS_GILOPT = 32  /* --gil or --no-gil */
 };
 
 typedef struct cmdline {
@@ -87,8 +88,8 @@ static int runtime_option (cmdline *c, ct_options *o, int *i) {
   const char *a = c->argv[*i];
   const char *v;
   int bad = 0;
-  if (strcmp(a, "--gil") == 0) o->gil = 1;
-  else if (strcmp(a, "--no-gil") == 0) o->gil = 0;
+  if (strcmp(a, "--gil") == 0) { o->gil = 1; c->flags |= HAS_GILOPT; }
+  else if (strcmp(a, "--no-gil") == 0) { o->gil = 0; c->flags |= HAS_GILOPT; }
   else if (strcmp(a, "--stats") == 0) o->stats = 1;
   else if (strcmp(a, "--compare") == 0) c->compare = 1;
   else if (strcmp(a, "--help") == 0) { host_usage(stdout); exit(EXIT_SUCCESS); }
@@ -308,6 +309,8 @@ int main (int argc, char **argv) {
   }
   if (c.flags & HAS_V) print_version();  /* first, as lua does */
   o.ignore_env = (c.flags & HAS_NOENV) != 0;
+  if (o.ignore_env && !(c.flags & HAS_GILOPT))
+    o.gil = 0;  /* -E: CTHREADS_GIL is ignored too, as python -E ignores PYTHON_GIL */
   L = ct_open(&o, err, sizeof err);
   if (L == NULL) {
     fprintf(stderr, "%s: %s\n", PROGNAME, err);

@@ -50,7 +50,8 @@ struct timespec *ct_opt_deadline (lua_State *L, int arg, struct timespec *ts) {
   double t;
   if (lua_isnoneornil(L, arg)) return NULL;
   t = luaL_checknumber(L, arg);
-  if (t < 0 || t != t) return NULL;  /* negative: forever, as in the API */
+  luaL_argcheck(L, t == t, arg, "timeout must be a number, not nan");  /* as Python */
+  if (t < 0) return NULL;  /* negative: forever, as in the API */
   ct_abs_deadline(ts, t);
   return ts;
 }

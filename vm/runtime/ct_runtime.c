@@ -13,6 +13,7 @@
 ct_runtime ct_rt;
 
 void ct_open_modules (lua_State *L);  /* bindings/ct_modules.c */
+void ct_time_scale_noenv (void);      /* bindings/ct_handle.c */
 
 void ct_options_init (ct_options *o) {
   const char *env = getenv("CTHREADS_GIL");
@@ -89,6 +90,7 @@ lua_State *ct_open (const ct_options *o, char *err, size_t errsize) {
   }
   ct_rt.L = L;
   if (o->ignore_env) {  /* read by luaopen_package */
+    ct_time_scale_noenv();
     lua_pushboolean(L, 1);
     lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
   }

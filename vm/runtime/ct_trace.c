@@ -100,13 +100,42 @@ void ct_trace_free (ct_tstate *ts) {
   ts->trace_head = ts->trace_tail = NULL;
 }
 
+/* length of the well-formed UTF-8 sequence at s (lead byte >= 0x80), or 0 */
+static int utf8_len (const unsigned char *s) {
+  int n, i;
+  unsigned min, cp;
+  if (s[0] >= 0xc2 && s[0] <= 0xdf) { n = 2; cp = s[0] & 0x1f; min = 0x80; }
+  else if ((s[0] & 0xf0) == 0xe0) { n = 3; cp = s[0] & 0x0f; min = 0x800; }
+  else if (s[0] >= 0xf0 && s[0] <= 0xf4) { n = 4; cp = s[0] & 0x07; min = 0x10000; }
+  else return 0;
+  for (i = 1; i < n; i++) {
+    if ((s[i] & 0xc0) != 0x80) return 0;  /* also stops at the final '\0' */
+    cp = (cp << 6) | (s[i] & 0x3f);
+  }
+  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+  return n;
+}
+
+/* a JSON string; bytes that are not UTF-8 (a thread named "a\255", or a
+   name cut inside a character) become U+FFFD, so the file stays valid */
 static void put_json_string (FILE *f, const char *s) {
+  const unsigned char *p = (const unsigned char *)s;
   fputc('"', f);
-  for (; *s; s++) {
-    unsigned char ch = (unsigned char)*s;
+  while (*p) {
+    unsigned char ch = *p;
     if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
     else if (ch < 0x20) fprintf(f, "\\u%04x", ch);
-    else fputc(ch, f);
+    else if (ch < 0x80) fputc(ch, f);
+    else {
+      int n = utf8_len(p);
+      if (n == 0) fputs("\\ufffd", f);
+      else {
+        fwrite(p, 1, (size_t)n, f);
+        p += n;
+        continue;
+      }
+    }
+    p++;
   }
   fputc('"', f);
 }
