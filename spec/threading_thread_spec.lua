@@ -325,6 +325,25 @@ describe("errors in threads", function()
     assert.equal(bad, got.thread)
     assert.matches("boom", got.error)
     assert.matches("stack traceback", got.traceback)
+    -- Python's ExceptHookArgs names too
+    assert.equal(got.error, got.exc_value)
+    assert.equal(got.traceback, got.exc_traceback)
+    assert.equal("string", got.exc_type)
+  end)
+
+  it("error(nil) and error kinds reach the hook (exc_type: the kind)", function()
+    local out, err, code = proc.lua([[
+      local t = threading.Thread{target = function() error(nil) end}
+      threading.excepthook = function(a) print(a.error, a.traceback ~= nil) end
+      t:start(); t:join()
+      local kinds = {}
+      threading.excepthook = function(a) kinds[#kinds + 1] = a.exc_type end
+      t = threading.Thread{target = function() error(queue.Empty("x")) end}
+      t:start(); t:join()
+      print(kinds[1] == queue.Empty)
+    ]])
+    assert.equal(0, code, err)
+    assert.equal("nil\ttrue\ntrue\n", out)
   end)
 
   it("the default hook prints 'Exception in thread NAME:' and the process continues", function()

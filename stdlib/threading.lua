@@ -178,13 +178,23 @@ local function capture(err)
   return {error = err, traceback = traceback(msg, 2)}
 end
 
+-- the hook's argument: API.md's fields, and Python's ExceptHookArgs names
+-- (exc_type: an error kind's kind, else the Lua type of the error)
+local function hook_args(self, info)
+  local e = info.error
+  local kind = type(e) == "table" and rawget(e, "kind")
+  return {thread = self, error = e, traceback = info.traceback,
+          exc_type = kind or type(e), exc_value = e, exc_traceback = info.traceback}
+end
+
 local function report(self, info)
-  local hook = M.excepthook
-  local ok, err = pcall(hook, {thread = self, error = info.error,
-                               traceback = info.traceback})
+  if type(info) ~= "table" then  -- a memory error skips the handler
+    info = {error = info, traceback = tostring(info)}
+  end
+  local ok, err = pcall(M.excepthook, hook_args(self, info))
   if not ok then
     stderr:write("Exception in threading.excepthook:\n", tostring(err), "\n")
-    M.__excepthook__({thread = self, error = info.error, traceback = info.traceback})
+    M.__excepthook__(hook_args(self, info))
   end
 end
 

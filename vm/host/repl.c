@@ -271,9 +271,14 @@ static void cmd_time (lua_State *L, const char *stmt) {
   status = compile(L, stmt);
   keep_history = 1;
   if (status < 0) return;
+  if (status != LUA_OK) {  /* a syntax error: nothing ran, nothing to time */
+    host_report(L, status);
+    lua_settop(L, base);
+    return;
+  }
   clock_gettime(CLOCK_MONOTONIC, &w0);
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
-  if (status == LUA_OK) status = host_docall(L, 0, LUA_MULTRET);
+  status = host_docall(L, 0, LUA_MULTRET);
   clock_gettime(CLOCK_MONOTONIC, &w1);
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
   if (status == LUA_OK) print_results(L, base);
