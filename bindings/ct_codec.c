@@ -18,8 +18,9 @@
 **   NAMED varint length, name: a standard library value (print,
 **         math.sqrt, io.stdout, threading.Lock, queue.Empty...) that the
 **         receiver looks up in its own standard library
-**   ENV: the sender's globals table, or any function's _ENV upvalue,
-**         received as the receiver's globals
+**   ENV: the sender's globals table (as a value, or a function's _ENV
+**         upvalue; also an _ENV layered over the globals by an __index
+**         function), received as the receiver's globals
 **   SHM varint kind, varint offset: a multiprocessing object in the arena
 **   EXT varint kind, u32 length, payload: another sendable handle
 ** Values that are none of these (coroutines, C functions outside the
@@ -575,6 +576,17 @@ static void enc_table (enc *e, int idx) {
   else put_byte(e, T_NIL);
 }
 
+/* is the value at 'idx' a table whose metatable's __index is a function
+   (an environment layered over the globals)? */
+static int env_layer (lua_State *L, int idx) {
+  int layer;
+  if (lua_type(L, idx) != LUA_TTABLE || !lua_getmetatable(L, idx)) return 0;
+  lua_pushliteral(L, "__index");
+  layer = lua_rawget(L, -2) == LUA_TFUNCTION;
+  lua_pop(L, 2);
+  return layer;
+}
+
 static void enc_function (enc *e, int idx) {
   lua_State *L = e->L;
   uint32_t ord;
@@ -628,9 +640,14 @@ static void enc_function (enc *e, int idx) {
       nomem(e);
       return;
     }
+    /* An _ENV that is this state's globals is sent as ENV by enc_value
+       (the receiver's globals, as pickle does), and so is one layered over
+       them by an __index function (a test framework's per-file globals,
+       busted's): copying that would copy the framework. Any other table
+       is copied like any upvalue (local _ENV = {x = 5}). */
     name = lua_getupvalue(L, idx, i);
-    if (name != NULL && strcmp(name, "_ENV") == 0 && lua_type(L, -1) == LUA_TTABLE)
-      put_byte(e, T_ENV);  /* globals are the receiver's, as pickle does */
+    if (name != NULL && strcmp(name, "_ENV") == 0 && env_layer(L, lua_gettop(L)))
+      put_byte(e, T_ENV);
     else enc_value(e, lua_gettop(L));
     lua_pop(L, 1);
   }

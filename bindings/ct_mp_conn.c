@@ -390,7 +390,8 @@ static int recv_frame (lua_State *L, int raw) {
 static int conn_recv (lua_State *L) { return recv_frame(L, 0); }
 static int conn_recv_bytes (lua_State *L) { return recv_frame(L, 1); }
 
-/* conn_poll(c, [timeout]): nil -> do not wait; negative -> forever */
+/* conn_poll(c, [timeout]): no timeout -> do not wait; nil (given) or
+   negative -> forever, as Python's poll(None) */
 static int conn_poll (lua_State *L) {
   conn *c = toconn(L);
   int ms = 0;
@@ -400,9 +401,11 @@ static int conn_poll (lua_State *L) {
     lua_pushboolean(L, 1);
     return 1;
   }
-  if (!lua_isnoneornil(L, 2)) {
+  if (lua_isnil(L, 2)) ms = -1;  /* an explicit nil; none is 0 */
+  else if (!lua_isnone(L, 2)) {
     double t = luaL_checknumber(L, 2);
-    if (t < 0 || t != t) ms = -1;
+    luaL_argcheck(L, t == t, 2, "timeout must be a number, not nan");
+    if (t < 0) ms = -1;
     else ms = t * 1e3 > 2e9 ? 2000000000 : (int)(t * 1e3 + 0.999);
   }
   if (ms == 0) {

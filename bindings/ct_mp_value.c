@@ -74,12 +74,32 @@ static void push_elem (lua_State *L, mp_value *v, uint64_t i) {
   }
 }
 
-/* stores the Lua value at 'arg' into element i */
-static void set_elem (lua_State *L, mp_value *v, uint64_t i, int arg) {
+/* the name of the type of the value at 'arg' for messages: its __name
+   (a class instance's class), else its type */
+static const char *value_typename (lua_State *L, int arg) {
+  const char *name = NULL;
+  if (luaL_getmetafield(L, arg, "__name") != LUA_TNIL) {
+    name = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    lua_pop(L, 1);  /* the metatable still holds the string */
+  }
+  return name != NULL ? name : luaL_typename(L, arg);
+}
+
+/* the error of a value that does not fit an element: pushes the message
+   and returns it */
+static const char *bad_value (lua_State *L, int arg, const char *want) {
+  return lua_pushfstring(L, "%s expected, got %s", want, value_typename(L, arg));
+}
+
+/* Stores the Lua value at 'arg' into element i. NULL on success, else the
+   reason it does not fit (pushed), and nothing is stored. */
+static const char *set_elem (lua_State *L, mp_value *v, uint64_t i, int arg) {
   char *p = (char *)v->data + i * v->elsize;
+  int isnum;
   switch (v->typecode) {
     case 'f': case 'd': {
-      lua_Number n = luaL_checknumber(L, arg);
+      lua_Number n = lua_tonumberx(L, arg, &isnum);
+      if (!isnum) return bad_value(L, arg, "number");
       if (v->typecode == 'f') {
         float f = (float)n;
         uint32_t bits;
@@ -92,34 +112,42 @@ static void set_elem (lua_State *L, mp_value *v, uint64_t i, int arg) {
         memcpy(&bits, &d, 8);
         __atomic_store_n((uint64_t *)p, bits, __ATOMIC_RELAXED);
       }
-      return;
+      return NULL;
     }
     case 'c': {
       size_t len;
       const char *s;
       if (lua_type(L, arg) == LUA_TNUMBER) {  /* a byte value, as Python's */
-        lua_Integer b = luaL_checkinteger(L, arg);
-        luaL_argcheck(L, b >= 0 && b <= 255, arg, "byte must be in range(0, 256)");
+        lua_Integer b = lua_tointegerx(L, arg, &isnum);
+        if (!isnum) return lua_pushstring(L, "number has no integer representation");
+        if (b < 0 || b > 255) return lua_pushstring(L, "byte must be in range(0, 256)");
         __atomic_store_n((uint8_t *)p, (uint8_t)b, __ATOMIC_RELAXED);
-        return;
+        return NULL;
       }
-      s = luaL_checklstring(L, arg, &len);
-      luaL_argcheck(L, len == 1, arg, "one character string expected");
+      if (lua_type(L, arg) != LUA_TSTRING) return bad_value(L, arg, "string");
+      s = lua_tolstring(L, arg, &len);
+      if (len != 1) return lua_pushstring(L, "one character string expected");
       __atomic_store_n((uint8_t *)p, (uint8_t)s[0], __ATOMIC_RELAXED);
-      return;
+      return NULL;
     }
     case '?':
       __atomic_store_n((uint8_t *)p, (uint8_t)lua_toboolean(L, arg), __ATOMIC_RELAXED);
-      return;
+      return NULL;
     default: {
       /* integers: wrap to the type's width, as ctypes does */
-      uint64_t x = (uint64_t)luaL_checkinteger(L, arg);
+      uint64_t x = (uint64_t)lua_tointegerx(L, arg, &isnum);
+      if (!isnum) {
+        if (lua_isnumber(L, arg))
+          return lua_pushstring(L, "number has no integer representation");
+        return bad_value(L, arg, "number");
+      }
       switch (v->elsize) {
         case 1: __atomic_store_n((uint8_t *)p, (uint8_t)x, __ATOMIC_RELAXED); break;
         case 2: __atomic_store_n((uint16_t *)p, (uint16_t)x, __ATOMIC_RELAXED); break;
         case 4: __atomic_store_n((uint32_t *)p, (uint32_t)x, __ATOMIC_RELAXED); break;
         default: __atomic_store_n((uint64_t *)p, x, __ATOMIC_RELAXED); break;
       }
+      return NULL;
     }
   }
 }
@@ -143,16 +171,32 @@ static int value_new (lua_State *L) {
   return 1;
 }
 
-static uint64_t check_index (lua_State *L, mp_value *v, int arg) {
+/* Element i (1-based, at 'arg') as an offset into 'out'. 0 on success;
+   else pushes the message and returns 2 when the index is not an integer,
+   1 when it is out of range. */
+static int find_index (lua_State *L, mp_value *v, int arg, uint64_t *out) {
   int isnum;
   lua_Integer i = lua_tointegerx(L, arg, &isnum);
-  if (!isnum) luaL_typeerror(L, arg, "integer index");
+  if (!isnum) {
+    lua_pushfstring(L, "integer index expected, got %s", value_typename(L, arg));
+    return 2;
+  }
   if (i < 1 || (uint64_t)i > v->count) {
     lua_pushfstring(L, "array index %I out of range (1..%I)", (LUAI_UACINT)i,
                     (LUAI_UACINT)v->count);
-    lua_error(L);
+    return 1;
   }
-  return (uint64_t)(i - 1);
+  *out = (uint64_t)(i - 1);
+  return 0;
+}
+
+static uint64_t check_index (lua_State *L, mp_value *v, int arg) {
+  uint64_t i = 0;
+  switch (find_index(L, v, arg, &i)) {
+    case 2: luaL_argerror(L, arg, lua_tostring(L, -1)); break;
+    case 1: lua_error(L); break;
+  }
+  return i;
 }
 
 /* value_get(h, [i=1]) */
@@ -168,9 +212,39 @@ static int value_get (lua_State *L) {
 static int value_set (lua_State *L) {
   mp_value *v = tovalue(L);
   uint64_t i = lua_isnil(L, 2) ? 0 : check_index(L, v, 2);
+  const char *bad;
   if (v->count == 0) return luaL_error(L, "empty array");
-  set_elem(L, v, i, 3);
+  bad = set_elem(L, v, i, 3);
+  if (bad != NULL) return luaL_argerror(L, 3, bad);
   return 0;
+}
+
+/* value_tryset(h, i, x) -> nothing, or (n, message) when it cannot be
+   done: n is 2 for a bad index, 3 for a bad value, 0 for an index out of
+   range; the Lua side raises it at its caller's line */
+static int value_tryset (lua_State *L) {
+  mp_value *v = tovalue(L);
+  uint64_t i = 0;
+  const char *bad;
+  lua_settop(L, 3);
+  if (!lua_isnil(L, 2)) {
+    int r = find_index(L, v, 2, &i);
+    if (r != 0) {
+      lua_pushinteger(L, r == 2 ? 2 : 0);
+      lua_insert(L, -2);
+      return 2;
+    }
+  }
+  if (v->count == 0) {
+    lua_pushinteger(L, 0);
+    lua_pushliteral(L, "empty array");
+    return 2;
+  }
+  bad = set_elem(L, v, i, 3);
+  if (bad == NULL) return 0;
+  lua_pushinteger(L, 3);
+  lua_insert(L, -2);
+  return 2;
 }
 
 static int value_len (lua_State *L) {
@@ -234,6 +308,7 @@ static const luaL_Reg funcs[] = {
   {"value_new", value_new},
   {"value_get", value_get},
   {"value_set", value_set},
+  {"value_tryset", value_tryset},
   {"value_len", value_len},
   {"value_typecode", value_typecode},
   {"value_totable", value_totable},

@@ -195,7 +195,7 @@ describe("command line: errors and exit statuses", function()
       "print(select(2, pcall(l.acquire, l, true, 'x')))"
     local want = "bad argument #1 to 'time.sleep' (number expected, got string)\n" ..
       "bad argument #1 to 'threading.setswitchinterval' (number expected, got string)\n" ..
-      "bad argument #3 to 'lock_acquire' (number expected, got string)\n"
+      "bad argument #3 to 'acquire' (number expected, got string)\n"
     for _ = 1, 6 do  -- each run hashes strings with a new seed
       local out, err, status = run{"-e", code}
       assert.equal(0, status, err)

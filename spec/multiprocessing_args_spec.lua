@@ -30,6 +30,35 @@ describe("multiprocessing argument errors", function()
     bad("join", function() mp.Process.join(5) end)
   end)
 
+  it("native methods called without a name (pcall(q.get, q, 'x')) name the method", function()
+    local function msg(f, ...)
+      local ok, err = pcall(f, ...)
+      assert.is_false(ok)
+      return tostring(err)
+    end
+    -- #2, not #1: called as plain functions, self is argument 1
+    local q, jq, sq = mp.Queue(), mp.JoinableQueue(), mp.SimpleQueue()
+    assert.equal("bad argument #2 to 'get' (boolean expected, got string)", msg(q.get, q, "x"))
+    assert.equal("bad argument #3 to 'put' (boolean expected, got string)", msg(q.put, q, 1, "x"))
+    assert.equal("bad argument #3 to 'get' (number expected, got string)", msg(jq.get, jq, true, "x"))
+    assert.equal("bad argument #2 to 'get' (boolean expected, got string)", msg(sq.get, sq, "x"))
+    local l, r, s = mp.Lock(), mp.RLock(), mp.Semaphore()
+    assert.equal("bad argument #2 to 'acquire' (boolean expected, got string)", msg(l.acquire, l, "x"))
+    assert.equal("bad argument #2 to 'acquire' (boolean expected, got string)", msg(r.acquire, r, "x"))
+    assert.equal("bad argument #2 to 'acquire' (boolean expected, got string)", msg(s.acquire, s, "x"))
+    local e = mp.Event()
+    assert.equal("bad argument #2 to 'wait' (number expected, got string)", msg(e.wait, e, "x"))
+    local a, b = mp.Pipe()
+    assert.equal("bad argument #2 to 'poll' (number expected, got string)", msg(a.poll, a, "x"))
+    -- with ':' the method's own argument numbers, as before
+    assert.matches("bad argument #1 to 'get' (boolean expected, got string)",
+                   msg(function() q:get("x") end), 1, true)
+    assert.matches("bad argument #1 to 'poll' (number expected, got string)",
+                   msg(function() a:poll("x") end), 1, true)
+    a:close()
+    b:close()
+  end)
+
   it("the methods still work called properly, from subclasses too", function()
     local Sub = mp.Condition:extend("SubCondition")
     local c = Sub()

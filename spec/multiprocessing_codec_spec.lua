@@ -178,6 +178,27 @@ describe("multiprocessing values", function()
     assert.equal("7", t.env())
   end)
 
+  both("copies an _ENV that is not the globals like any upvalue", function(send)
+    local make = load([[
+      local _ENV = {x = 5, tostring = tostring}
+      return function() x = x + 1; return x, tostring(_ENV.print) end
+    ]])
+    local f = make()
+    local g = send(f)
+    assert.same({6, "nil"}, {g()})   -- its own copy of {x = 5}, no print in it
+    assert.same({6, "nil"}, {f()})   -- ours is untouched
+    -- an environment over the globals (metatable __index = _G) keeps its
+    -- own fields and reads the receiver's globals through it
+    local layered = load([[
+      local _ENV = setmetatable({y = 7}, {__index = _G})
+      return function() return y, print ~= nil, _G == _G end
+    ]])()
+    assert.same({7, true, true}, {send(layered)()})
+    -- the globals themselves stay the receiver's
+    local env_of_g = load("return function() return _ENV end")()
+    assert.equal(_G, send(env_of_g)())
+  end)
+
   both("sends standard library values by name", function(send)
     local t = send({print, math.sqrt, string.format, io.stdout, math, mp.Queue, threading.Lock})
     assert.equal(print, t[1])

@@ -124,6 +124,72 @@ describe("multiprocessing.Manager", function()
     end
   end)
 
+  it("table.insert from threads sharing one proxy appends atomically", function()
+    -- each thread's '#l' pairs with its own 'l[#l + 1] = v', not with
+    -- another thread's
+    local manager <close> = mp.Manager()
+    for round = 1, 3 do
+      local l = manager:list()
+      local start = threading.Event()
+      local ts = {}
+      for n = 1, 4 do
+        ts[n] = threading.Thread{target = function()
+          start:wait()
+          for j = 1, 50 do table.insert(l, n * 1000 + round * 100 + j) end
+        end}
+        ts[n]:start()
+      end
+      start:set()
+      for _, t in ipairs(ts) do t:join() end
+      assert.equal(200, #l)
+      local seen = {}
+      for _, v in ipairs(l:copy()) do seen[v] = true end
+      for n = 1, 4 do
+        for j = 1, 50 do assert.is_true(seen[n * 1000 + round * 100 + j]) end
+      end
+    end
+    -- and coroutines in one thread, interleaved between '#l' and the store
+    local l = manager:list()
+    local cos = {}
+    for n = 1, 2 do
+      cos[n] = coroutine.wrap(function()
+        local len = #l
+        coroutine.yield()
+        l[len + 1] = n
+      end)
+    end
+    cos[1](); cos[2](); cos[1](); cos[2]()
+    assert.same({1, 2}, {l[1], l[2]})
+  end)
+
+  it("dict, list and Namespace take a table or nothing", function()
+    local manager <close> = mp.Manager()
+    local here = "^spec/multiprocessing_manager_spec%.lua:%d+: "
+    local function err_of(f)
+      local ok, err = pcall(f)
+      assert.is_false(ok)
+      return tostring(err)
+    end
+    assert.matches(here .. "bad argument #1 to 'dict' %(table expected, got number%)$",
+                   err_of(function() manager:dict(5) end))
+    assert.matches(here .. "bad argument #1 to 'list' %(table expected, got string%)$",
+                   err_of(function() manager:list("x") end))
+    assert.matches(here .. "bad argument #1 to 'Namespace' %(table expected, got boolean%)$",
+                   err_of(function() manager:Namespace(true) end))
+    assert.equal(1, manager:dict({a = 1}).a)
+    assert.equal(2, #manager:list({1, 2}))
+    assert.equal(0, #manager:dict())
+    assert.equal(3, manager:Namespace({x = 3}).x)
+  end)
+
+  it("Value and Array take named fields as the local ones do", function()
+    local manager <close> = mp.Manager()
+    assert.equal(3, manager:Value{typecode = "i", init = 3}.value)
+    assert.equal(4, manager:Value{typecode_or_type = "i", value = 4}.value)
+    assert.equal(3, #manager:Array{typecode = "i", size_or_table = 3})
+    assert.same({1, 2}, manager:Array{typecode_or_type = "d", size_or_initializer = {1, 2}}:tolist())
+  end)
+
   it("Namespace, Value, Queue, Lock, Event proxies work from children", function()
     local manager <close> = mp.Manager()
     local ns = manager:Namespace()

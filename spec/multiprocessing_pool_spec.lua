@@ -63,6 +63,48 @@ describe("multiprocessing.Pool", function()
     assert.same({{1, 1}, {2, nil}, {3, 3}}, got)
   end)
 
+  it("imap's next: a negative timeout or nil waits for the result", function()
+    local pool <close> = mp.Pool(2)
+    local go = mp.Event()
+    local it = pool:imap(function(x) go:wait() return x * 10 end, {1, 2, 3})
+    local un = pool:imap_unordered(function(x) go:wait() return x end, {7})
+    go:set()
+    assert.same({10, 1}, {it:next(-1)})
+    assert.same({20, 2}, {it:next(-0.5)})
+    assert.same({30, 3}, {it:next(nil)})
+    assert.same({7, 1}, {un:next(-1)})
+    assert.equal(0, select("#", it:next(-1)))  -- all returned
+  end)
+
+  it("starmap unpacks each argument list as apply does, holes included", function()
+    local pool <close> = mp.Pool(2)
+    local count = function(...) return select("#", ...) end
+    assert.equal(3, pool:apply(count, {1, nil, 3}))
+    assert.same({3, 2, 4, 0}, pool:starmap(count, {{1, nil, 3}, {1, 2}, {n = 4}, {}}))
+    local r = pool:starmap(function(a, b, c) return tostring(a) .. tostring(b) .. tostring(c) end,
+                           {{1, nil, 3}, {nil, nil, "z"}})
+    assert.same({"1nil3", "nilnilz"}, r)
+    assert.same({3}, pool:starmap_async(count, {{1, nil, 3}}):get(30))
+    -- the caller's lists are left as they were
+    local lists = {{1, nil, 3}}
+    pool:starmap(count, lists)
+    assert.is_nil(lists[1].n)
+  end)
+
+  it("starmap with an element that is not a table raises a bad-argument error", function()
+    local pool <close> = mp.Pool(1)
+    local here = "^spec/multiprocessing_pool_spec%.lua:%d+: "
+    local ok, err = pcall(function() pool:starmap(print, {1, 2}) end)
+    assert.is_false(ok)
+    assert.matches(here .. "bad argument #2 to 'starmap' %(element 1: table of arguments expected, got number%)$",
+                   err)
+    ok, err = pcall(function() pool:starmap_async(print, {{1}, "x"}) end)
+    assert.is_false(ok)
+    assert.matches("bad argument #2 to 'starmap_async' (element 2: table of arguments expected, got string)",
+                   err, 1, true)
+    assert.same({2}, pool:starmap(function(a, b) return a + b end, {{1, 1}}))  -- still works
+  end)
+
   it("apply_async: callbacks run in the parent, get, wait, ready, successful", function()
     local pool <close> = mp.Pool(2)
     local got, pids = {}, {}

@@ -53,6 +53,38 @@ describe("multiprocessing.Process", function()
     assert.is_true(p.daemon)
   end)
 
+  it("daemon cannot change once the process started", function()
+    local go = mp.Event()
+    local p = mp.Process{target = function() go:wait() end}
+    p.daemon = true
+    p.daemon = false
+    p:start()
+    local ok, err = pcall(function() p.daemon = true end)
+    go:set()
+    assert.is_true(p:join(30))
+    assert.is_false(ok)
+    assert.matches("process has already started", err, 1, true)
+    assert.is_false(p.daemon)
+    assert.has_error(function() p.daemon = true end, "process has already started")
+    assert.is_nil(rawget(p, "daemon"))  -- kept behind the property
+    -- the child may change its own, as in Python
+    local q = mp.Queue()
+    local c = mp.Process{target = function()
+      local me = mp.current_process()
+      me.daemon = true
+      q:put(me.daemon)
+    end}
+    c:start()
+    assert.is_true(q:get(true, 30))
+    assert.is_true(c:join(30))
+    assert.is_false(c.daemon)
+    -- a subclass has the property too
+    local D = mp.Process:extend("D")
+    local d = D()
+    d.daemon = true
+    assert.is_true(d.daemon)
+  end)
+
   it("gives exit code 1 and the traceback on stderr for an uncaught error", function()
     local out, err, code = proc.lua([[
       local p = multiprocessing.Process{target = function() error("boom in child") end,
@@ -134,6 +166,29 @@ describe("multiprocessing.Process", function()
     assert.same({w.name, 5}, got)
     assert.equal(0, w.exitcode)
     assert.is_true(w:isinstance(mp.Process))
+  end)
+
+  it("names a subclass's processes after the class, sharing the counter", function()
+    local Worker = mp.Process:extend("Worker")
+    local w1 = Worker()
+    local p = mp.Process()
+    local w2 = Worker()
+    local n = tonumber(w1.name:match("^Worker%-(%d+)$"))
+    assert.is_number(n)   -- Python: type(self).__name__ + '-N'
+    assert.equal("Process-" .. (n + 1), p.name)
+    assert.equal("Worker-" .. (n + 2), w2.name)
+    -- a subclass of the subclass, and one that calls init with a name
+    local Sub = Worker:extend("SubWorker")
+    assert.matches("^SubWorker%-%d+$", Sub().name)
+    local Named = mp.Process:extend("Named")
+    function Named:init() Named.super.init(self, {name = "mine"}) end
+    assert.equal("mine", Named().name)
+    -- the name is the class's in the child too, with the child's own counter
+    local q = mp.Queue()
+    local c = Worker{target = function() q:put(Worker().name) end}
+    c:start()
+    assert.equal(c.name .. ":1", q:get(true, 30))
+    assert.is_true(c:join(30))
   end)
 
   it("has current_process and parent_process in the child", function()

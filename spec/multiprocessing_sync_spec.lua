@@ -110,6 +110,37 @@ describe("multiprocessing.Queue", function()
     assert.is_true(q:empty())
     join_all({p})
   end)
+
+  it("SimpleQueue: block and timeout, get_nowait and put_nowait raise as Queue's", function()
+    local q = mp.SimpleQueue()
+    local ok, err = pcall(q.get, q, false)
+    assert.is_false(ok)
+    assert.is_true(err == mp.Empty)
+    ok, err = pcall(q.get, q, true, 0.01)
+    assert.is_false(ok)
+    assert.is_true(err == mp.Empty)
+    ok, err = pcall(q.get_nowait, q)
+    assert.is_false(ok)
+    assert.is_true(queue.Empty:is(err))
+    q:put_nowait("a")
+    q:put("b", false)
+    q:put("c", true, 0.01)
+    assert.equal("a", q:get_nowait())
+    assert.equal("b", q:get(false))
+    assert.equal("c", q:get(true, 30))
+    -- a timed get is woken by a put from another process
+    local go = mp.Event()
+    local p = spawn(function() go:wait() q:put("late") end)
+    go:set()
+    assert.equal("late", q:get(true, 30))
+    join_all({p})
+    assert.has_error(function() q:get("x") end,
+      "bad argument #1 to 'get' (boolean expected, got string)")
+    assert.has_error(function() q.get_nowait() end)
+    -- the class hierarchy is Python's: JoinableQueue is a Queue, SimpleQueue not
+    assert.is_true(mp.JoinableQueue():isinstance(mp.Queue))
+    assert.is_false(mp.Queue:is(q))
+  end)
 end)
 
 describe("multiprocessing.Pipe", function()
@@ -156,6 +187,23 @@ describe("multiprocessing.Pipe", function()
     b:close()
     assert.is_true(a.closed)
     assert.has_error(function() a:recv() end, "handle is closed")
+  end)
+
+  it("poll(nil) waits for data as Python's poll(None); poll() answers at once", function()
+    local a, b = mp.Pipe()
+    assert.is_false(a:poll())   -- no argument: timeout 0
+    assert.is_false(a:poll(0))
+    local go = mp.Event()
+    local p1 = spawn(function() go:wait() b:send("late") end)
+    go:set()
+    assert.is_true(a:poll(nil))  -- an explicit nil: forever
+    assert.equal("late", a:recv())
+    local p2 = spawn(function() b:send("later") end)
+    assert.is_true(a:poll(-1))   -- negative: forever too
+    assert.equal("later", a:recv())
+    join_all({p1, p2})
+    a:close()
+    b:close()
   end)
 
   it("is one way when duplex is false", function()
@@ -341,6 +389,63 @@ describe("multiprocessing locks and values", function()
     v[1] = 10
     assert.equal(15, v:sum())
     assert.equal(3, #v)
+  end)
+
+  it("Value and Array take named fields: API.md's names and Python's", function()
+    assert.equal(5, mp.Value{typecode = "i", init = 5}.value)
+    assert.equal(6, mp.Value{typecode_or_type = "i", value = 6}.value)
+    assert.equal(7, mp.Value{typecode = "l", value = 7}.value)
+    assert.equal(0, mp.Value{typecode = "i"}.value)
+    assert.equal(2.5, mp.Value{typecode = "d", init = 2.5, lock = false}.value)
+    assert.has_error(function() mp.Value{typecode = "d", lock = false}:get_lock() end)
+    local a = mp.Array{typecode = "i", size_or_table = 3}
+    assert.same({0, 0, 0}, a:totable())
+    assert.same({1, 2}, mp.Array{typecode = "i", size_or_table = {1, 2}}:totable())
+    assert.same({3, 4}, mp.Array{typecode_or_type = "l", size_or_initializer = {3, 4}}:totable())
+    assert.equal(4, #mp.Array{typecode_or_type = "d", size_or_initializer = 4})
+    assert.same({5}, mp.Array{typecode = "i", init = {5}}:totable())
+    assert.equal("hi", mp.Array{typecode = "c", size_or_table = "hi"}.value)
+  end)
+
+  it("bad values and indexes raise clear errors at the caller's line", function()
+    local here = "^spec/multiprocessing_sync_spec%.lua:%d+: "
+    local function err_of(f)
+      local ok, err = pcall(f)
+      assert.is_false(ok)
+      return tostring(err)
+    end
+    local v, a = mp.Value("i", 1), mp.Array("i", 3)
+    assert.matches(here .. "bad argument #3 to '__newindex' %(number expected, got string%)$",
+                   err_of(function() v.value = "x" end))
+    assert.matches(here .. "bad argument #3 to '__newindex' %(number has no integer representation%)$",
+                   err_of(function() v.value = 1.5 end))
+    assert.matches(here .. "bad argument #2 to 'Value' %(number expected, got string%)$",
+                   err_of(function() mp.Value("i", "x") end))
+    assert.matches(here .. "bad argument #2 to 'Value' %(number has no integer representation%)$",
+                   err_of(function() mp.Value("i", 1.5) end))
+    assert.matches(here .. "bad argument #2 to 'Array' %(element 2: number expected, got string%)$",
+                   err_of(function() mp.Array("i", {1, "x"}) end))
+    assert.matches(here .. "bad argument #2 to '__newindex' %(integer index expected, got number%)$",
+                   err_of(function() a[1.5] = 1 end))
+    assert.matches(here .. "bad argument #3 to '__newindex' %(number expected, got nil%)$",
+                   err_of(function() a[1] = nil end))
+    assert.matches(here .. "array index 4 out of range %(1%.%.3%)$", err_of(function() a[4] = 1 end))
+    local c = mp.Array("c", 2)
+    assert.matches(here .. "bad argument #3 to '__newindex' %(one character string expected%)$",
+                   err_of(function() c[1] = "ab" end))
+    assert.matches(here .. "bad argument #3 to '__newindex' %(byte must be in range%(0, 256%)%)$",
+                   err_of(function() c[1] = 300 end))
+    assert.matches(here .. "byte string too long$", err_of(function() c.value = "abc" end))
+    assert.matches(here .. "bad argument #2 to 'Value' %(number expected, got table%)$",
+                   err_of(function() mp.Value{typecode = "d", init = {}} end))
+    -- a subclass: the line of its own code still
+    local V = mp.Value:extend("V")
+    assert.matches(here .. "bad argument #3 to '__newindex'", err_of(function() V("i").value = "x" end))
+    -- nothing was stored by the failed writes; conversions still work
+    assert.equal(1, v.value)
+    a[1] = "7"
+    a[2] = 2.0
+    assert.same({7, 2, 0}, a:totable())
   end)
 
   it("Value typecodes keep their ranges", function()

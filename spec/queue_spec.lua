@@ -224,6 +224,18 @@ describe("queue.Queue", function()
     assert.has_error(function() queue.Queue.qsize(threading.Lock()) end)
   end)
 
+  it("names the method in argument errors when called without ':'", function()
+    -- pcall calls the method without a name: the error must still say
+    -- 'get', not the native function's internal name (#2: self is #1)
+    local q = queue.Queue()
+    assert.equal("bad argument #2 to 'get' (boolean expected, got string)",
+                 raised(q.get, q, "x"))
+    assert.equal("bad argument #3 to 'put' (boolean expected, got string)",
+                 raised(q.put, q, 1, "x"))
+    assert.equal("bad argument #2 to 'get' (boolean expected, got string)",
+                 raised(q.get, queue.LifoQueue(), "x"))
+  end)
+
   it("can be subclassed", function()
     local Counting = queue.Queue:extend("CountingQueue")
     function Counting:init(maxsize)
@@ -321,6 +333,51 @@ describe("queue shutdown", function()
     wait_until(function() return select(3, waiting(q)) == 1 end)
     q:shutdown(true)
     assert.is_true(t:join(30))
+  end)
+end)
+
+describe("queue class hierarchy", function()
+  it("LifoQueue and PriorityQueue are subclasses of Queue, as in Python", function()
+    local l, p, q = queue.LifoQueue(), queue.PriorityQueue(), queue.Queue()
+    assert.is_true(l:isinstance(queue.Queue))
+    assert.is_true(p:isinstance(queue.Queue))
+    assert.is_true(queue.Queue:is(l))
+    assert.is_true(queue.Queue:is(p))
+    assert.equal(queue.Queue, queue.LifoQueue.super)
+    assert.equal(queue.Queue, queue.PriorityQueue.super)
+    -- but not the other way round, and not each other
+    assert.is_false(queue.LifoQueue:is(q))
+    assert.is_false(queue.PriorityQueue:is(l))
+    assert.is_false(queue.Queue:is(queue.SimpleQueue()))  -- as in Python
+    -- each keeps its own order
+    for i = 1, 3 do l:put(i); p:put(4 - i); q:put(i) end
+    assert.same({3, 1, 1}, {l:get(), p:get(), q:get()})
+    assert.equal("LifoQueue", getmetatable(l).__name)
+  end)
+
+  it("Lua subclasses of LifoQueue and PriorityQueue work", function()
+    local Tagged = queue.PriorityQueue:extend("Tagged")
+    function Tagged:init(maxsize)
+      Tagged.super.init(self, maxsize)
+      self.tag = "t"
+    end
+    function Tagged:put(item, ...)
+      return Tagged.super.put(self, {item}, ...)
+    end
+    local t = Tagged(2)
+    t:put(5); t:put(1)
+    assert.is_true(t:full())
+    assert.equal(1, t:get()[1])
+    assert.equal("t", t.tag)
+    assert.is_true(t:isinstance(queue.Queue))
+    assert.is_true(t:isinstance(queue.PriorityQueue))
+    local Stack = queue.LifoQueue:extend("Stack")
+    local s = Stack()
+    s:put("a"); s:put("b")
+    assert.equal("b", s:get())
+    assert.is_true(queue.Queue:is(s))
+    assert.has_error(function() Stack("x") end,
+      "bad argument #1 to 'LifoQueue' (number expected, got string)")
   end)
 end)
 

@@ -942,7 +942,7 @@ function M.wait_for(x, timeout)
     checktype(x, "function", 1, "wait_for")
     t = new_task(loop, x)
   end
-  checktype(timeout, "number", 2, "wait_for", true)
+  class.checktimeout(timeout, 2, "wait_for")
   if timeout == nil or timeout < 0 then return t:join() end
   if t._state ~= FINISHED then
     if t._loop ~= loop then argerror(1, "wait_for", "task of another event loop") end
@@ -1004,7 +1004,7 @@ function M.wait(tasks, timeout, return_when)
   local me = running_task()
   if me == nil then outside("asyncio.wait", 2) end
   checktype(tasks, "table", 1, "wait")
-  checktype(timeout, "number", 2, "wait", true)
+  class.checktimeout(timeout, 2, "wait")
   return_when = return_when or M.ALL_COMPLETED
   if return_when ~= M.ALL_COMPLETED and return_when ~= M.FIRST_COMPLETED
      and return_when ~= M.FIRST_EXCEPTION then
@@ -1062,7 +1062,7 @@ function M.as_completed(tasks, timeout)
   local me = running_task()
   if me == nil then outside("asyncio.as_completed", 2) end
   checktype(tasks, "table", 1, "as_completed")
-  checktype(timeout, "number", 2, "as_completed", true)
+  class.checktimeout(timeout, 2, "as_completed")
   local loop = me._loop
   local order = M.Queue()
   local n = tasks.n or #tasks

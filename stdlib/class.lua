@@ -136,15 +136,39 @@ local function in_library(source)
   local name = source:match("^@cthreads/([%w_]+)%.lua$")
   return name ~= nil and loaded["cthreads." .. name] ~= nil
 end
-function M.argerror(n, fname, msg, level)
-  level = (level or 2) + 1
+-- the level, for error() in the caller, of the first frame at or above
+-- 'level' outside this library (0, no position, if there is none)
+local function outside_level(level)
+  level = level + 1  -- this function's own frame
   local info = getinfo(level, "S")  -- the frame error(msg, level) names
   while info and in_library(info.source) do
     level = level + 1
     info = getinfo(level, "S")
   end
-  if info == nil then level = 1 end  -- ran off the stack: no position
-  error(("bad argument #%d to '%s' (%s)"):format(n, fname, msg), level)
+  if info == nil then return 0 end  -- ran off the stack: no position
+  return level - 1
+end
+
+function M.argerror(n, fname, msg, level)
+  error(("bad argument #%d to '%s' (%s)"):format(n, fname, msg),
+        outside_level((level or 2) + 1))
+end
+
+-- caller_error(msg): error(msg) at the script's line that called into the
+-- library, through metamethods and constructors
+function M.caller_error(msg)
+  error(msg, outside_level(2))
+end
+
+-- name_methods(prefix, cls, names): native functions used as methods get
+-- their method names in errors when called without one (pcall(q.get, q)):
+-- a function's name is taken from the loaded modules, an internal one
+-- giving its last component (vm patch 0023), so a small internal module
+-- "cthreads.<prefix>.<class>" holds them under those names
+function M.name_methods(prefix, cls, names)
+  local t = {}
+  for _, name in ipairs(names) do t[name] = rawget(cls, name) end
+  loaded["cthreads." .. prefix .. "." .. rawget(cls, "__name")] = t
 end
 
 function M.checktype(v, want, n, fname, optional)

@@ -584,7 +584,22 @@ local function proxy_class(name, methods, index, newindex, len)
   return cls
 end
 
-local last_len = setmetatable({}, {__mode = "k"})  -- proxy -> #proxy just read
+-- coroutine -> {proxy -> #proxy just read by that coroutine}: per caller,
+-- so that threads (or coroutines) sharing one proxy each pair their own
+-- '#l' with their own 'l[#l + 1] = v'. Only a coroutine itself writes its
+-- entry of the outer table.
+local last_len = setmetatable({}, {__mode = "k"})
+local running = coroutine.running
+
+local function my_last_len()
+  local co = running()
+  local mine = last_len[co]
+  if mine == nil then
+    mine = setmetatable({}, {__mode = "k"})
+    last_len[co] = mine
+  end
+  return mine
+end
 
 local DictProxy = proxy_class("DictProxy",
   {"get", "keys", "values", "items", "copy", "pop", "popitem", "setdefault",
@@ -616,14 +631,15 @@ local ListProxy = proxy_class("ListProxy",
   function(self, k, v)
     -- table.insert(l, v) reads #l then sets l[#l + 1]: make that an atomic
     -- append, whatever other processes did in between
-    local n = last_len[self]
-    last_len[self] = nil
+    local mine = my_last_len()
+    local n = mine[self]
+    mine[self] = nil
     if n ~= nil and k == n + 1 then call(self, "append", v)
     else call(self, "setitem", k, v) end
   end,
   function(self)
     local n = call(self, "len")
-    last_len[self] = n
+    my_last_len()[self] = n
     return n
   end)
 ListProxy.__pairs = function(self)
@@ -672,7 +688,7 @@ SemaphoreProxy._methods.with = mp._with
 local monotonic = threading._time.monotonic
 
 local function check_timeout(timeout, n, fname)
-  checktype(timeout, "number", n, fname, true)
+  class.checktimeout(timeout, n, fname)
 end
 
 local ConditionProxy = proxy_class("ConditionProxy",
@@ -798,6 +814,15 @@ local proxy_of = {
 
 -- ---- the manager -----------------------------------------------------------------------------
 
+-- the first of a constructor's named fields that is set
+local function named(o, ...)
+  for i = 1, select("#", ...) do
+    local v = o[(select(i, ...))]
+    if v ~= nil then return v end
+  end
+  return nil
+end
+
 local Manager = Object:extend("SyncManager")
 M.SyncManager = Manager
 Manager._finalize_order = 0
@@ -839,7 +864,27 @@ function Manager:_create(typeid, ...)
   return setmetatable({_address = self.address, _authkey = self._authkey, _id = id}, cls)
 end
 
-for _, typeid in ipairs{"dict", "list", "Namespace", "Value", "Queue", "JoinableQueue",
+-- dict([t]), list([t]), Namespace([t]): a table to copy, or nothing
+-- (Python: dict(5) is a TypeError)
+for _, typeid in ipairs{"dict", "list", "Namespace"} do
+  Manager[typeid] = function(self, init)
+    if init ~= nil and type(init) ~= "table" then
+      argerror(1, typeid, "table expected, got " .. typename(init), 2)
+    end
+    return self:_create(typeid, init)
+  end
+end
+
+-- Value(typecode, value) or Value{typecode=, init=} (or Python's names)
+function Manager:Value(typecode, value)
+  if class.is_plain_table(typecode) and value == nil then
+    local o = typecode
+    typecode, value = named(o, "typecode", "typecode_or_type"), named(o, "init", "value")
+  end
+  return self:_create("Value", typecode, value)
+end
+
+for _, typeid in ipairs{"Queue", "JoinableQueue",
                         "Lock", "RLock", "Event", "Semaphore", "BoundedSemaphore"} do
   Manager[typeid] = function(self, ...)
     return self:_create(typeid, ...)
@@ -872,7 +917,7 @@ function Manager:Barrier(parties, action, timeout)
   end
   if parties < 1 then argerror(1, "Barrier", "parties must be >= 1", 2) end
   checktype(action, "function", 2, "Barrier", true)
-  checktype(timeout, "number", 3, "Barrier", true)
+  class.checktimeout(timeout, 3, "Barrier")
   return self:_create("Barrier", parties, action, timeout)
 end
 
@@ -880,7 +925,9 @@ end
 -- multiprocessing.Array; indexed 1..#a
 function Manager:Array(typecode, init)
   if class.is_plain_table(typecode) and init == nil then
-    typecode, init = typecode.typecode, typecode.size_or_initializer or typecode.init
+    local o = typecode
+    typecode = named(o, "typecode", "typecode_or_type")
+    init = named(o, "size_or_table", "size_or_initializer", "init")
   end
   if type(typecode) ~= "string" or native.value_elsize(typecode) == 0 then
     argerror(1, "Array", ("unknown typecode %s (b B h H i I l L q Q f d c ?)"):format(

@@ -38,6 +38,7 @@ end
 local function run_chunk(func, items, star, n)
   local out = list_new(n)
   for i = 1, n do
+    -- a starmap argument list with holes carries its length (star_args)
     if star then out[i] = (func(unpack(items[i], 1, items[i].n or #items[i])))
     else out[i] = (func(items[i])) end
   end
@@ -113,7 +114,7 @@ end
 function AsyncResult:ready() return self._event:is_set() end
 
 function AsyncResult:wait(timeout)
-  checktype(timeout, "number", 1, "wait", true)
+  class.checktimeout(timeout, 1, "wait")
   return self._event:wait(timeout)
 end
 
@@ -125,7 +126,7 @@ end
 -- get([timeout]): the results, or raises the task's error, or
 -- multiprocessing.TimeoutError
 function AsyncResult:get(timeout)
-  checktype(timeout, "number", 1, "get", true)
+  class.checktimeout(timeout, 1, "get")
   if not self._event:wait(timeout) then error(mp.TimeoutError, 2) end
   if self._success then
     local v = self._value
@@ -232,14 +233,14 @@ function IMapIterator:_chunk(start, ok, values, tb)
 end
 -- next([timeout]) -> value, position; nothing when all were returned
 function IMapIterator:next(timeout)
-  checktype(timeout, "number", 1, "next", true)
+  class.checktimeout(timeout, 1, "next")
   if self._yielded >= self._total then return end
   local pos
   if self._ordered then
     pos = self._yielded + 1
-    local deadline = timeout and timeout >= 0 and monotonic() + timeout
+    local deadline = timeout and timeout >= 0 and monotonic() + timeout or nil
     while self._items[pos] == nil do
-      local left = deadline and deadline - monotonic()
+      local left = deadline and deadline - monotonic()  -- nil: wait forever
       if left and left <= 0 then error(mp.TimeoutError, 2) end
       if not self._sem:acquire(true, left) then error(mp.TimeoutError, 2) end
       self._taken = self._taken + 1
@@ -476,9 +477,38 @@ local function default_chunksize(self, len)
   return chunksize
 end
 
+-- starmap's argument lists, checked, their lengths counted as apply counts
+-- them (args.n or #args) in the caller's process: a list with holes ({1,
+-- nil, 3}) need not have the same border once copied to the worker, so
+-- such a list is sent as a copy with its length in 'n'
+local function star_args(list, len, fname)
+  local out
+  for i = 1, len do
+    local args = list[i]
+    if type(args) ~= "table" then
+      argerror(2, fname, ("element %d: table of arguments expected, got %s")
+                         :format(i, class.typename(args)), 3)
+    end
+    if args.n == nil then
+      local n = #args
+      for j = n - 1, 1, -1 do
+        if args[j] == nil then
+          if out == nil then out = table.move(list, 1, len, 1, {}) end  -- the caller's stays
+          local a = table.move(args, 1, n, 1, {})
+          a.n = n
+          out[i] = a
+          break
+        end
+      end
+    end
+  end
+  return out or list
+end
+
 local function map_async(self, fname, kind, func, iterable, chunksize, callback, error_callback)
   checktype(func, "function", 1, fname)
   local list, len = to_list(iterable, 2, fname)
+  if kind == "starmap" then list = star_args(list, len, fname) end
   if chunksize ~= nil and (math.type(chunksize) ~= "integer" or chunksize < 1) then
     argerror(3, fname, "chunksize must be a positive integer", 3)
   end

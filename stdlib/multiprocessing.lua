@@ -113,7 +113,7 @@ local finalizers = setmetatable({}, {__mode = "k"})  -- object -> function (at e
 M._finalizers = finalizers
 
 local main_process = setmetatable({
-  name = "MainProcess", daemon = false, _started = true, _initialized = true,
+  name = "MainProcess", _daemon = false, _started = true, _initialized = true,
   _identity = {}, _counter = 0, _is_main = true, pid = getpid(),
 }, Process)
 main_process.ident = main_process.pid
@@ -134,7 +134,10 @@ function Process:init(...)
   self.args = o.args or {}
   self.kwargs = o.kwargs
   if o.name ~= nil then self.name = tostring(o.name)
-  else self.name = "Process-" .. table.concat(identity, ":") end
+  else  -- the class's name, as Python's type(self).__name__: Worker-1
+    self.name = tostring(rawget(getmetatable(self), "__name") or "Process")
+                .. "-" .. table.concat(identity, ":")
+  end
   if o.daemon ~= nil then self.daemon = o.daemon
   else self.daemon = current.daemon end
   self._parent_pid = getpid()
@@ -217,7 +220,7 @@ local function own_handle(self, what)
 end
 
 function Process:join(timeout)
-  checktype(timeout, "number", 1, "join", true)
+  class.checktimeout(timeout, 1, "join")
   if self == current then error("cannot join current process", 2) end
   local h = own_handle(self, "join")
   local done = native.join(h, timeout)
@@ -256,6 +259,7 @@ function Process:close()
 end
 
 class.getters(Process, {
+  daemon = function(self) return rawget(self, "_daemon") end,
   exitcode = function(self)
     local h = rawget(self, HANDLE)
     if h == nil then return nil end
@@ -264,6 +268,22 @@ class.getters(Process, {
   end,
   sentinel = function(self) return self.pid end,
 })
+
+-- 'daemon' is a property, as Thread's (threading.lua): the value lives in
+-- '_daemon', and assigning it once this process started the child is an
+-- error (Python: "process has already started"). The child itself may
+-- change its own (its Process object is not started there as far as
+-- Python is concerned), and so may the main process.
+function Process.__newindex(self, k, v)
+  if k == "daemon" then
+    if rawget(self, "_started") and rawget(self, "_parent_pid") == getpid() then
+      error("process has already started", 2)
+    end
+    rawset(self, "_daemon", v)
+  else
+    rawset(self, k, v)
+  end
+end
 
 function Process:__tostring()
   local status
@@ -451,12 +471,12 @@ function Condition:release() return self._lock:release() end
 Condition.hold = hold
 Condition.with = with
 function Condition:wait(timeout)
-  checktype(timeout, "number", 1, "wait", true)
+  class.checktimeout(timeout, 1, "wait")
   return native.cond_wait(self, self._lock, timeout)
 end
 function Condition:wait_for(predicate, timeout)
   checktype(predicate, "function", 1, "wait_for")
-  checktype(timeout, "number", 2, "wait_for", true)
+  class.checktimeout(timeout, 2, "wait_for")
   local result = predicate()
   local deadline = timeout and timeout >= 0 and monotonic() + timeout
   while not result do
@@ -501,7 +521,7 @@ function Barrier:init(parties, action, timeout)
   end
   if parties < 1 then argerror(1, "Barrier", "parties must be >= 1", 2) end
   checktype(action, "function", 2, "Barrier", true)
-  checktype(timeout, "number", 3, "Barrier", true)
+  class.checktimeout(timeout, 3, "Barrier")
   self._cond = Condition(Lock())
   self._state = native.value_new("i", 2)  -- state, count
   self.parties = parties
@@ -517,7 +537,7 @@ local function bbreak(self)
 end
 
 function Barrier:wait(timeout)
-  checktype(timeout, "number", 1, "wait", true)
+  class.checktimeout(timeout, 1, "wait")
   if timeout == nil then timeout = self._timeout end
   local cond = self._cond
   cond:acquire()
@@ -582,7 +602,36 @@ M.Barrier = Barrier
 
 -- ---- Value and Array ------------------------------------------------------------------
 
-local vlen, vtotable = native.value_len, native.value_totable
+local vlen, vtotable, vtryset = native.value_len, native.value_totable, native.value_tryset
+local caller_error = class.caller_error
+
+-- self[i] = v (i nil: a Value's element) for an assignment: a bad index
+-- or value raises a bad-argument error of '__newindex' at the caller's
+-- line, an index out of range an error there
+local function assign(self, i, v)
+  local n, msg = vtryset(self, i, v)
+  if n == nil then return end
+  if n == 0 then caller_error(msg) end
+  argerror(n, "__newindex", msg, 2)
+end
+
+-- the same in a constructor: bad-argument errors of 'fname' (argument 2),
+-- 'what' saying which element
+local function init_set(self, i, v, fname, what)
+  local n, msg = vtryset(self, i, v)
+  if n == nil then return end
+  argerror(2, fname, what and what .. msg or msg, 3)
+end
+
+-- the first of a constructor's named fields that is set (API.md's name,
+-- Python's, ...)
+local function field(o, ...)
+  for i = 1, select("#", ...) do
+    local v = o[(select(i, ...))]
+    if v ~= nil then return v end
+  end
+  return nil
+end
 
 local function value_lock(lock, fname)
   if lock == nil or lock == true then return RLock() end
@@ -606,15 +655,18 @@ end
 local function sync_acquire(self, ...) return get_lock(self):acquire(...) end
 local function sync_release(self) return get_lock(self):release() end
 
--- Value(typecode, [value], [lock=true]); v.value reads and writes it
+-- Value(typecode, [init], [lock=true]) or Value{typecode=, init=, lock=}
+-- (also Python's typecode_or_type= and value=); v.value reads and writes it
 local Value = Object:extend("Value")
 function Value:init(typecode, value, lock)
   if is_plain_table(typecode) then
-    typecode, value, lock = typecode.typecode, typecode.value, typecode.lock
+    local o = typecode
+    typecode, value = field(o, "typecode", "typecode_or_type"), field(o, "init", "value")
+    lock = o.lock
   end
   rawset(self, "_typecode", check_typecode(typecode, "Value"))
   rawset(self, HANDLE, native.value_new(typecode, 1))
-  if value ~= nil then vset(self, nil, value) end
+  if value ~= nil then init_set(self, nil, value, "Value") end
   rawset(self, "_lock", value_lock(lock, "Value"))
 end
 class.getters(Value, {
@@ -622,7 +674,7 @@ class.getters(Value, {
   typecode = function(self) return rawget(self, "_typecode") end,
 })
 function Value:__newindex(k, v)
-  if k == "value" then vset(self, nil, v) else rawset(self, k, v) end
+  if k == "value" then assign(self, nil, v) else rawset(self, k, v) end
 end
 Value.get_lock = get_lock
 function Value:get_obj() return self end
@@ -639,13 +691,17 @@ function M.RawValue(typecode, value)
   return Value(typecode, value, false)
 end
 
--- Array(typecode, size_or_table, [lock=true]); a[i] for i in 1..#a
+-- Array(typecode, size_or_table, [lock=true]) or Array{typecode=,
+-- size_or_table=, lock=} (also Python's typecode_or_type= and
+-- size_or_initializer=, and init=); a[i] for i in 1..#a
 local Array = Object:extend("Array")
 local array_methods = Array
 function Array:init(typecode, init, lock)
   if is_plain_table(typecode) and init == nil then
-    typecode, init, lock = typecode.typecode, typecode.size_or_initializer or typecode.init,
-                           typecode.lock
+    local o = typecode
+    typecode = field(o, "typecode", "typecode_or_type")
+    init = field(o, "size_or_table", "size_or_initializer", "init")
+    lock = o.lock
   end
   check_typecode(typecode, "Array")
   local n
@@ -657,7 +713,7 @@ function Array:init(typecode, init, lock)
   rawset(self, "_typecode", typecode)
   rawset(self, HANDLE, native.value_new(typecode, n))
   if type(init) == "table" then
-    for i = 1, n do vset(self, i, init[i]) end
+    for i = 1, n do init_set(self, i, init[i], "Array", ("element %d: "):format(i)) end
   elseif type(init) == "string" then
     native.value_setbytes(self, init)
   end
@@ -682,8 +738,11 @@ function Array.extend(parent, name)  -- a subclass keeps the indexing
   return cls
 end
 Array.__newindex = function(self, k, v)
-  if type(k) == "number" then vset(self, k, v)
-  elseif k == "value" and rawget(self, "_typecode") == "c" then native.value_setbytes(self, v)
+  if type(k) == "number" then assign(self, k, v)
+  elseif k == "value" and rawget(self, "_typecode") == "c" then
+    checktype(v, "string", 3, "__newindex")
+    if #v > vlen(self) then caller_error("byte string too long") end
+    native.value_setbytes(self, v)
   else rawset(self, k, v) end
 end
 Array.__len = vlen
@@ -745,10 +804,14 @@ JoinableQueue.task_done = native.queue_task_done
 JoinableQueue.join = native.queue_join
 M.JoinableQueue = JoinableQueue
 
+-- an unbounded Queue without task accounting: the queue API (block and
+-- timeout included, which Python's lacks) less maxsize and full
 local SimpleQueue = Object:extend("SimpleQueue")
 function SimpleQueue:init() self[HANDLE] = native.queue_new(0) end
-function SimpleQueue:put(obj) return native.queue_put(self, obj) end
-function SimpleQueue:get() return native.queue_get(self) end
+SimpleQueue.put = native.queue_put
+SimpleQueue.get = native.queue_get
+SimpleQueue.put_nowait = Queue.put_nowait
+SimpleQueue.get_nowait = Queue.get_nowait
 SimpleQueue.empty = native.queue_empty
 SimpleQueue.close = native.queue_close
 SimpleQueue.qsize = native.queue_qsize
@@ -805,6 +868,17 @@ guard(Condition, {"acquire", "release", "hold", "with", "wait", "wait_for",
                   "notify", "notify_all"})
 guard(Barrier, {"wait", "reset", "abort"})
 guard(Queue, {"put_nowait", "get_nowait"})
+guard(SimpleQueue, {"put_nowait", "get_nowait"})
+
+-- the native methods' names in bad-argument errors: 'get', not 'queue_get'
+local function method_names(cls, names) class.name_methods("mp", cls, names) end
+method_names(Queue, {"put", "get", "qsize", "empty", "full", "close"})
+method_names(JoinableQueue, {"task_done", "join"})
+method_names(Lock, {"acquire", "release", "locked"})
+method_names(RLock, {"acquire", "release"})
+method_names(Semaphore, {"acquire", "release", "get_value"})
+method_names(Event, {"set", "clear", "is_set", "wait"})
+method_names(Connection, {"send", "recv", "send_bytes", "recv_bytes", "poll", "close"})
 
 -- ---- Pool, Manager ------------------------------------------------------------------------
 

@@ -33,37 +33,44 @@ local function maxsize_arg(fname, ...)
   return n
 end
 
-local function define(name, order)
-  local cls = Object:extend(name)
-  function cls:init(...)
-    local maxsize = maxsize_arg(name, ...)
-    self[HANDLE] = native.new(order, maxsize, false)
-    self.maxsize = maxsize
-    self.is_shutdown = false
-  end
-  cls.put = native.put
-  cls.get = native.get
-  cls.put_nowait = native.put_nowait
-  cls.get_nowait = native.get_nowait
-  cls.qsize = native.qsize
-  cls.empty = native.empty
-  cls.full = native.full
-  cls.task_done = native.task_done
-  cls.join = native.join
-  function cls:shutdown(immediate)
-    class.checktype(immediate, "boolean", 1, "shutdown", true)
-    native.shutdown(self, immediate)
-    self.is_shutdown = true
-  end
-  return cls
+-- the native queue of one of the classes below, made by its init
+local function setup(self, fname, order, ...)
+  local maxsize = maxsize_arg(fname, ...)
+  self[HANDLE] = native.new(order, maxsize, false)
+  self.maxsize = maxsize
+  self.is_shutdown = false
 end
 
 -- FIFO
-M.Queue = define("Queue", native.FIFO)
--- last in, first out
-M.LifoQueue = define("LifoQueue", native.LIFO)
--- smallest first; equal ones in insertion order
-M.PriorityQueue = define("PriorityQueue", native.PRIORITY)
+local Queue = Object:extend("Queue")
+function Queue:init(...) setup(self, "Queue", native.FIFO, ...) end
+Queue.put = native.put
+Queue.get = native.get
+Queue.put_nowait = native.put_nowait
+Queue.get_nowait = native.get_nowait
+Queue.qsize = native.qsize
+Queue.empty = native.empty
+Queue.full = native.full
+Queue.task_done = native.task_done
+Queue.join = native.join
+function Queue:shutdown(immediate)
+  class.checktype(immediate, "boolean", 1, "shutdown", true)
+  native.shutdown(self, immediate)
+  self.is_shutdown = true
+end
+M.Queue = Queue
+
+-- LifoQueue and PriorityQueue are subclasses of Queue, as in Python: the
+-- same methods over a native queue of another order.
+-- LifoQueue: last in, first out
+local LifoQueue = Queue:extend("LifoQueue")
+function LifoQueue:init(...) setup(self, "LifoQueue", native.LIFO, ...) end
+M.LifoQueue = LifoQueue
+
+-- PriorityQueue: smallest first; equal ones in insertion order
+local PriorityQueue = Queue:extend("PriorityQueue")
+function PriorityQueue:init(...) setup(self, "PriorityQueue", native.PRIORITY, ...) end
+M.PriorityQueue = PriorityQueue
 
 -- unbounded FIFO without task accounting
 local SimpleQueue = Object:extend("SimpleQueue")

@@ -122,6 +122,11 @@ function RLock:__tostring()
 end
 M.RLock = RLock
 
+-- the native methods' names in bad-argument errors: 'acquire', not
+-- 'lock_acquire' (see class.name_methods)
+class.name_methods("th", Lock, {"acquire", "release", "locked"})
+class.name_methods("th", RLock, {"acquire", "release", "locked"})
+
 -- ---- Thread ----------------------------------------------------------------
 
 -- native counters (atomic with the GIL off): default names Thread-N and

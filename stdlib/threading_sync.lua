@@ -387,4 +387,10 @@ return function(M)
   guard(Condition, {"acquire", "release", "wait_for"})
   guard(Barrier, {"wait", "reset", "abort"})
   guard(Timer, {"cancel", "run"})
+
+  -- the native methods' names in bad-argument errors: 'acquire', not
+  -- 'sem_acquire' (see class.name_methods)
+  class.name_methods("th", Condition, {"wait", "notify", "notify_all"})
+  class.name_methods("th", Semaphore, {"acquire", "release"})
+  class.name_methods("th", Event, {"set", "clear", "is_set", "wait"})
 end
