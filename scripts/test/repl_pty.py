@@ -182,7 +182,8 @@ def main():
     repl.run("5 * 5", r"25\r\n", "a value after the interrupted loop")
 
     step("Ctrl-C interrupts a blocking wait (a join)")
-    repl.send("threading.Thread{target = function() time.sleep(30) end, daemon = true}:start():join()\r")
+    repl.send("do local t = threading.Thread{target = function() time.sleep(30) end, "
+              "daemon = true}; t:start(); t:join() end\r")
     time.sleep(0.3)
     repl.send("\x03")
     repl.expect(r"interrupted!", "the 'interrupted!' error in join")
