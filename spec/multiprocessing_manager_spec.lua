@@ -1,6 +1,7 @@
 -- multiprocessing.Manager: proxies from any process, and a server that only
 -- this program's processes can use.
 local children = require("children")
+local err_of = require("errors").err_of
 local proc = require("proc")
 local mp = multiprocessing
 local time = require("time")
@@ -165,11 +166,6 @@ describe("multiprocessing.Manager", function()
   it("dict, list and Namespace take a table or nothing", function()
     local manager <close> = mp.Manager()
     local here = "^spec/multiprocessing_manager_spec%.lua:%d+: "
-    local function err_of(f)
-      local ok, err = pcall(f)
-      assert.is_false(ok)
-      return tostring(err)
-    end
     assert.matches(here .. "bad argument #1 to 'dict' %(table expected, got number%)$",
                    err_of(function() manager:dict(5) end))
     assert.matches(here .. "bad argument #1 to 'list' %(table expected, got string%)$",
@@ -587,11 +583,6 @@ describe("multiprocessing.Manager Array", function()
 
   it("raises on bad typecodes, sizes, indexes and values", function()
     local manager <close> = mp.Manager()
-    local function err_of(f, ...)
-      local ok, err = pcall(f, ...)
-      assert.is_false(ok)
-      return tostring(err)
-    end
     local A = manager.Array
     assert.matches("bad argument #1 to 'Array' (unknown typecode 'z'", err_of(A, manager, "z", 3), 1, true)
     assert.matches("bad argument #1 to 'Array' (unknown typecode no value", err_of(A, manager), 1, true)

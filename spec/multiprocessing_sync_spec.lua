@@ -1,6 +1,7 @@
 -- multiprocessing's queues, Pipe, locks, events, conditions, barriers and
 -- shared values, used across processes.
 local children = require("children")
+local err_of = require("errors").err_of
 local mp = multiprocessing
 
 local function no_children_left()
@@ -409,11 +410,6 @@ describe("multiprocessing locks and values", function()
 
   it("bad values and indexes raise clear errors at the caller's line", function()
     local here = "^spec/multiprocessing_sync_spec%.lua:%d+: "
-    local function err_of(f)
-      local ok, err = pcall(f)
-      assert.is_false(ok)
-      return tostring(err)
-    end
     local v, a = mp.Value("i", 1), mp.Array("i", 3)
     assert.matches(here .. "bad argument #3 to '__newindex' %(number expected, got string%)$",
                    err_of(function() v.value = "x" end))

@@ -75,6 +75,30 @@ function M.getters(cls, getters)
   end)
 end
 
+-- daemon_setter(fixed, message) -> a __newindex for Thread and Process:
+-- 'daemon' is a property whose value lives in '_daemon' (read back by a
+-- getter), and assigning it once fixed(self) is true raises message
+function M.daemon_setter(fixed, message)
+  return function(self, k, v)
+    if k == "daemon" then
+      if fixed(self) then error(message, 2) end
+      rawset(self, "_daemon", v)
+    else
+      rawset(self, k, v)
+    end
+  end
+end
+
+-- first_field(o, name, ...) -> the first of these fields of o that is set
+-- (a constructor's named form accepting API.md's name and Python's)
+function M.first_field(o, ...)
+  for i = 1, select("#", ...) do
+    local v = o[(select(i, ...))]
+    if v ~= nil then return v end
+  end
+  return nil
+end
+
 -- Class:is(obj): obj is an instance of Class or of a subclass (a table,
 -- or a native handle whose metatable is a class, as threading.Lock() makes)
 function Object.is(cls, obj)

@@ -814,14 +814,7 @@ local proxy_of = {
 
 -- ---- the manager -----------------------------------------------------------------------------
 
--- the first of a constructor's named fields that is set
-local function named(o, ...)
-  for i = 1, select("#", ...) do
-    local v = o[(select(i, ...))]
-    if v ~= nil then return v end
-  end
-  return nil
-end
+local named = class.first_field  -- the first of a constructor's named fields set
 
 local Manager = Object:extend("SyncManager")
 M.SyncManager = Manager

@@ -274,16 +274,9 @@ class.getters(Process, {
 -- error (Python: "process has already started"). The child itself may
 -- change its own (its Process object is not started there as far as
 -- Python is concerned), and so may the main process.
-function Process.__newindex(self, k, v)
-  if k == "daemon" then
-    if rawget(self, "_started") and rawget(self, "_parent_pid") == getpid() then
-      error("process has already started", 2)
-    end
-    rawset(self, "_daemon", v)
-  else
-    rawset(self, k, v)
-  end
-end
+Process.__newindex = class.daemon_setter(function(self)
+  return rawget(self, "_started") and rawget(self, "_parent_pid") == getpid()
+end, "process has already started")
 
 function Process:__tostring()
   local status
@@ -623,15 +616,7 @@ local function init_set(self, i, v, fname, what)
   argerror(2, fname, what and what .. msg or msg, 3)
 end
 
--- the first of a constructor's named fields that is set (API.md's name,
--- Python's, ...)
-local function field(o, ...)
-  for i = 1, select("#", ...) do
-    local v = o[(select(i, ...))]
-    if v ~= nil then return v end
-  end
-  return nil
-end
+local field = class.first_field
 
 local function value_lock(lock, fname)
   if lock == nil or lock == true then return RLock() end

@@ -161,16 +161,8 @@ end
 -- value lives in '_daemon'; an instance has no raw 'daemon' field, so
 -- both the read and the write reach the class.
 class.getters(Thread, {daemon = function(self) return rawget(self, "_daemon") end})
-function Thread.__newindex(self, k, v)
-  if k == "daemon" then
-    if rawget(self, "_started") then
-      error("cannot set daemon status of active thread", 2)
-    end
-    rawset(self, "_daemon", v)
-  else
-    rawset(self, k, v)
-  end
-end
+Thread.__newindex = class.daemon_setter(function(self) return rawget(self, "_started") end,
+                                        "cannot set daemon status of active thread")
 
 function Thread:run()
   if self.target ~= nil then
