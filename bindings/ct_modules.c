@@ -7,9 +7,7 @@
 #include <string.h>
 
 #include "lauxlib.h"
-
-typedef struct { const char *name; const char *code; size_t size; } ct_embedded;
-extern const ct_embedded ct_stdlib_modules[];  /* generated: ct_stdlib_embedded.c */
+#include "ct_stdlib.h"
 
 int luaopen_ct_time (lua_State *L);
 int luaopen_ct_threading (lua_State *L);
@@ -42,7 +40,9 @@ static const char *const builtins[][2] = {
 static int load_embedded (lua_State *L) {
   const ct_embedded *m = &ct_stdlib_modules[lua_tointeger(L, lua_upvalueindex(1))];
   char chunkname[96];
-  snprintf(chunkname, sizeof chunkname, "@cthreads/%s.lua", m->name);
+  snprintf(chunkname, sizeof chunkname, CT_STDLIB_CHUNKNAME, m->name);
+  /* bytecode made at build time (vm/tools/ct_precompile.c); source in
+     that build tool itself */
   if (luaL_loadbuffer(L, m->code, m->size, chunkname) != LUA_OK)
     return lua_error(L);
   lua_pushvalue(L, 1);  /* module name */

@@ -1,6 +1,7 @@
-# Writes OUT: a C file holding each of FILES (stdlib/*.lua) as a byte array,
-# and a table ct_stdlib_modules[] of {name, bytes, size}.
-set(body "/* generated from the stdlib folder by cmake/embed.cmake; do not edit */\n#include <stddef.h>\n")
+# Writes OUT: a C file holding the source of each of FILES (stdlib/*.lua)
+# as a byte array, and the table ct_stdlib_modules[] (vm/runtime/ct_stdlib.h).
+# vm/tools/ct_precompile.c turns it into the bytecode the runtime links.
+set(body "/* generated from the stdlib folder by cmake/embed.cmake; do not edit */\n#include \"ct_stdlib.h\"\n")
 set(table "")
 string(REPLACE "|" ";" FILES "${FILES}")
 foreach(f ${FILES})
@@ -12,7 +13,6 @@ foreach(f ${FILES})
   string(APPEND body "static const unsigned char mod_${name}[] = {${bytes}0};\n")
   string(APPEND table "  {\"${name}\", (const char *)mod_${name}, ${size}},\n")
 endforeach()
-string(APPEND body "typedef struct { const char *name; const char *code; size_t size; } ct_embedded;\n")
 string(APPEND body "const ct_embedded ct_stdlib_modules[] = {\n${table}  {NULL, NULL, 0}\n};\n")
 # rewrite only on a change, so that an unchanged stdlib recompiles nothing
 set(old "")
