@@ -38,6 +38,7 @@ typedef struct mp_queue {
   uint32_t space;        /* futex: bumped by get on a bounded queue */
   uint32_t tasks_done;   /* futex: bumped when 'unfinished' drops to 0 */
   uint32_t getters, putters, joiners;
+  int32_t shut;          /* shutdown() was called (by any process) */
 } mp_queue;
 
 typedef struct queue_handle {
@@ -120,7 +121,7 @@ static int queue_put (lua_State *L) {
   m = make_msg(L, 2);
   m->tag = tag;
   ct_shm_mutex_lock(&q->mutex);
-  while (q->maxsize > 0 && q->count >= q->maxsize) {
+  while (!q->shut && q->maxsize > 0 && q->count >= q->maxsize) {
     uint32_t s;
     int r;
     if (!block) break;
@@ -133,11 +134,12 @@ static int queue_put (lua_State *L) {
     if (r == EINTR) { interrupted = 1; break; }
     if (r == ETIMEDOUT) break;
   }
-  if (q->maxsize > 0 && q->count >= q->maxsize) {
+  if (q->shut || (q->maxsize > 0 && q->count >= q->maxsize)) {
+    int shut = q->shut;
     ct_shm_mutex_unlock(&q->mutex);
     drop_msg(m);
     if (interrupted) ct_check_interrupt(L);
-    return ct_mp_raise_kind(L, "Full");
+    return ct_mp_raise_kind(L, shut ? "ShutDown" : "Full");
   }
   if (q->tail != 0) ((msg *)ct_shm_at(q->tail))->next = ct_shm_offset(m);
   else q->head = ct_shm_offset(m);
@@ -187,7 +189,7 @@ static int queue_get (lua_State *L) {
   int64_t *slot = lua_isnoneornil(L, 4) ? NULL
                   : ct_mp_value_int64(L, 4, luaL_checkinteger(L, 5));
   ct_shm_mutex_lock(&q->mutex);
-  while (q->count == 0) {
+  while (q->count == 0 && !q->shut) {
     uint32_t s;
     int r;
     if (!block) break;
@@ -202,9 +204,10 @@ static int queue_get (lua_State *L) {
     if (r == ETIMEDOUT) break;
   }
   if (q->count == 0) {
+    int shut = q->shut;
     ct_shm_mutex_unlock(&q->mutex);
     if (interrupted) ct_check_interrupt(L);
-    return ct_mp_raise_kind(L, "Empty");
+    return ct_mp_raise_kind(L, shut ? "ShutDown" : "Empty");
   }
   m = (msg *)ct_shm_at(q->head);
   if (slot != NULL) __atomic_store_n(slot, m->tag, __ATOMIC_RELEASE);
@@ -289,6 +292,45 @@ static int queue_join (lua_State *L) {
   return 0;
 }
 
+/* queue_shutdown(h, [immediate=false]): put raises queue.ShutDown from
+   now on, in every process; get too once the queue is empty, at once if
+   'immediate' (the items are dropped and count as done for join) */
+static int queue_shutdown (lua_State *L) {
+  mp_queue *q = Q(toqh(L));
+  int immediate = lua_toboolean(L, 2);
+  uint64_t dropped = 0;
+  ct_shm_mutex_lock(&q->mutex);
+  q->shut = 1;
+  if (immediate) {
+    dropped = q->head;
+    q->head = q->tail = 0;
+    q->unfinished -= q->count;
+    if (q->unfinished < 0) q->unfinished = 0;
+    q->count = 0;
+  }
+  /* every waiter looks again: getters, putters, and joiners (their count
+     may have dropped to 0) */
+  __atomic_fetch_add(&q->items, 1, __ATOMIC_RELEASE);
+  __atomic_fetch_add(&q->space, 1, __ATOMIC_RELEASE);
+  if (q->unfinished == 0) __atomic_fetch_add(&q->tasks_done, 1, __ATOMIC_RELEASE);
+  ct_shm_mutex_unlock(&q->mutex);
+  ct_futex_wake(&q->items, INT32_MAX, 1);
+  ct_futex_wake(&q->space, INT32_MAX, 1);
+  ct_futex_wake(&q->tasks_done, INT32_MAX, 1);
+  while (dropped != 0) {  /* outside the mutex: decoding nothing, freeing */
+    msg *m = (msg *)ct_shm_at(dropped);
+    dropped = m->next;
+    drop_msg(m);
+  }
+  return 0;
+}
+
+static int queue_is_shutdown (lua_State *L) {
+  mp_queue *q = Q(toqh(L));
+  lua_pushboolean(L, __atomic_load_n(&q->shut, __ATOMIC_RELAXED));
+  return 1;
+}
+
 static int queue_close (lua_State *L) {
   queue_handle *qh = (queue_handle *)ct_checkhandle(L, 1, &queue_kind);
   qh->closed = 1;
@@ -335,6 +377,8 @@ static const luaL_Reg funcs[] = {
   {"queue_maxsize", queue_maxsize},
   {"queue_task_done", queue_task_done},
   {"queue_join", queue_join},
+  {"queue_shutdown", queue_shutdown},
+  {"queue_is_shutdown", queue_is_shutdown},
   {"queue_close", queue_close},
   {"queue_closed", queue_closed},
   {"dumps", mp_dumps},

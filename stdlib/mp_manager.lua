@@ -19,6 +19,7 @@
 local mp = package.loaded["cthreads.multiprocessing"]
 local class = require("cthreads.class")
 local threading = require("cthreads.threading")
+local queue = require("cthreads.queue")
 local native = mp._native
 local Object, checktype, argerror = class.Object, class.checktype, class.argerror
 local typename = class.typename
@@ -317,7 +318,7 @@ handlers.array = {
 }
 
 handlers.queue = forward("put", "get", "put_nowait", "get_nowait", "qsize", "empty",
-                         "full", "task_done", "join")
+                         "full", "task_done", "join", "shutdown")
 handlers.lock = forward("acquire", "release", "locked")
 handlers.event = forward("set", "clear", "is_set", "wait")
 handlers.semaphore = forward("acquire", "release", "get_value")
@@ -365,8 +366,10 @@ local makers = {
   Value = function(typecode, value)
     return {typecode = typecode, value = value}, "value"
   end,
-  Queue = function(maxsize) return mp.Queue(maxsize), "queue" end,
-  JoinableQueue = function(maxsize) return mp.JoinableQueue(maxsize), "queue" end,
+  -- a queue.Queue in the server, as Python's (task_done, join and
+  -- shutdown for both)
+  Queue = function(maxsize) return queue.Queue(maxsize), "queue" end,
+  JoinableQueue = function(maxsize) return queue.Queue(maxsize), "queue" end,
   Lock = function() return threading.Lock(), "lock" end,
   RLock = function() return threading.RLock(), "lock" end,
   Event = function() return mp.Event(), "event" end,
@@ -415,7 +418,9 @@ local function serve_connection(conn, authkey, objects, state)
     end
     local op, id = req[1], req[2]
     local reply
-    if op == "create" then
+    -- the manager's own requests carry no object id (a proxy's method
+    -- named "shutdown" is not the manager's)
+    if op == "create" and type(id) == "string" then
       local maker = makers[id]
       if maker == nil then
         reply = {false, "unknown manager type " .. tostring(id)}
@@ -432,11 +437,11 @@ local function serve_connection(conn, authkey, objects, state)
           reply = {false, obj}
         end
       end
-    elseif op == "shutdown" then
+    elseif op == "shutdown" and id == nil then
       pcall(native.conn_send, conn, {true})
       state.shutdown()
       return
-    elseif op == "ping" then
+    elseif op == "ping" and id == nil then
       reply = {true}
     else
       local entry = objects[id]
@@ -672,7 +677,7 @@ local ValueProxy = proxy_class("ValueProxy", {"get", "set"},
 ValueProxy._methods.get_lock = nil
 
 proxy_class("QueueProxy", {"put", "get", "put_nowait", "get_nowait", "qsize", "empty",
-                           "full", "task_done", "join"})
+                           "full", "task_done", "join", "shutdown"})
 
 local AcquirerProxy = proxy_class("AcquirerProxy", {"acquire", "release", "locked"})
 AcquirerProxy._methods.hold = mp._hold

@@ -47,7 +47,10 @@ M.Full = qm and qm.Full or class.error_kind("queue.Full")
 M.BrokenBarrierError = threading.BrokenBarrierError
   or class.error_kind("threading.BrokenBarrierError")
 
-native.set_error_kinds{Empty = M.Empty, Full = M.Full, EOFError = M.EOFError}
+M.ShutDown = qm and qm.ShutDown or class.error_kind("queue.ShutDown")
+
+native.set_error_kinds{Empty = M.Empty, Full = M.Full, ShutDown = M.ShutDown,
+                       EOFError = M.EOFError}
 
 -- ---- helpers --------------------------------------------------------------------
 
@@ -777,6 +780,13 @@ Queue.qsize = native.queue_qsize
 Queue.empty = native.queue_empty
 Queue.full = native.queue_full
 Queue.close = native.queue_close
+-- shutdown([immediate=false]): as queue.Queue's (Python 3.13), seen by
+-- every process; the field is_shutdown reads the shared flag
+function Queue:shutdown(immediate)
+  checktype(immediate, "boolean", 1, "shutdown", true)
+  native.queue_shutdown(self, immediate)
+end
+class.getters(Queue, {is_shutdown = native.queue_is_shutdown})
 function Queue:join_thread() end         -- no feeder thread to wait for
 function Queue:cancel_join_thread() end
 function Queue:__tostring()
@@ -852,7 +862,7 @@ end
 guard(Condition, {"acquire", "release", "hold", "with", "wait", "wait_for",
                   "notify", "notify_all"})
 guard(Barrier, {"wait", "reset", "abort"})
-guard(Queue, {"put_nowait", "get_nowait"})
+guard(Queue, {"put_nowait", "get_nowait", "shutdown"})
 guard(SimpleQueue, {"put_nowait", "get_nowait"})
 
 -- the native methods' names in bad-argument errors: 'get', not 'queue_get'
