@@ -1183,6 +1183,9 @@ describe("asyncio", function()
 
     it("constructors take named fields and check their numbers", function()
       assert.are.equal(3, asyncio.Semaphore{value = 3}._value)
+      local lock = asyncio.Lock()
+      assert.are.equal(lock, asyncio.Condition{lock = lock}._lock)
+      assert.is_true(asyncio.Lock:is(asyncio.Condition{}._lock))
       assert.are.equal(2, asyncio.BoundedSemaphore{value = 2}._bound)
       assert.are.equal(2, asyncio.Queue(2.0).maxsize)
       assert.has_error(function() asyncio.Queue(1.5) end,

@@ -271,6 +271,24 @@ describe("multiprocessing.Pool", function()
     assert.matches("^end\n", out)
   end)
 
+  it("a method called with '.' instead of ':' is a bad-argument error naming it", function()
+    local pool <close> = mp.Pool(1)
+    local r = pool:apply_async(math.abs, {-1})
+    local cases = {
+      {function() r.get(5) end, "'get' %(AsyncResult expected, got number%)"},
+      {function() r.ready() end, "'ready' %(AsyncResult expected, got no value%)"},
+      {function() pool.close(5) end, "'close' %(Pool expected, got number%)"},
+      {function() pool.map(math.abs, {1}) end, "'map' %(Pool expected, got function%)"},
+      {function() pool:imap(math.abs, {1}).next() end, "'next' %(IMapIterator expected"},
+    }
+    for _, case in ipairs(cases) do
+      local ok, err = pcall(case[1])
+      assert.is_false(ok)
+      assert.matches("bad argument #1 to " .. case[2], err)
+    end
+    assert.equal(1, r:get(30))
+  end)
+
   it("a pool left open is stopped at exit", function()
     local out, _, code = proc.lua([[
       local pool = multiprocessing.Pool(2)

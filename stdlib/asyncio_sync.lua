@@ -229,6 +229,7 @@ local Condition = Object:extend("Condition")
 M.Condition = Condition
 
 function Condition:init(lock)
+  if is_plain_table(lock) then lock = lock.lock end
   if lock ~= nil and not Lock:is(lock) then
     argerror(1, "Condition", "asyncio.Lock expected, got " .. type(lock))
   end

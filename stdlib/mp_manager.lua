@@ -277,11 +277,33 @@ handlers.value = {
   repr = function(v) return ("Value('%s', %s)"):format(v.typecode, repr(v.value)) end,
 }
 
+-- An error of a forwarded method, as the client should see it: without
+-- the server's position inside this library, and a bad argument named as
+-- the proxy's method. A native method called here (not with ':') counts
+-- self among its arguments: its number drops by one, so that
+-- q:get(true, "x") has its bad argument #2, as on a queue of this process.
+local function client_error(e, name, native_method)
+  if type(e) ~= "string" then return e end
+  e = e:gsub("^cthreads/[%w_]+%.lua:%d+: ", "")
+  return (e:gsub("^bad argument #(%d+) to '[^']*'", function(n)
+    n = tonumber(n)
+    if native_method and n > 1 then n = n - 1 end
+    return ("bad argument #%d to '%s'"):format(n, name)
+  end))
+end
+
 local function forward(...)
   local names = {...}
   local t = {}
   for _, name in ipairs(names) do
-    t[name] = function(obj, ...) return obj[name](obj, ...) end
+    t[name] = function(obj, ...)
+      local f = obj[name]
+      local r = pack(pcall(f, obj, ...))
+      if not r[1] then
+        error(client_error(r[2], name, debug.getinfo(f, "S").what == "C"), 0)
+      end
+      return unpack(r, 2, r.n)
+    end
   end
   t.repr = function(obj) return tostring(obj) end
   return t
@@ -542,7 +564,7 @@ local function request(address, authkey, msg)
     error(reply, 3)
   end
   if reply[1] then return unpack(reply, 2, reply.n or #reply) end
-  error(reply[2], 3)
+  class.caller_error(reply[2])  -- at the script's line that called the proxy
 end
 
 -- ---- proxies -------------------------------------------------------------------------------
@@ -570,7 +592,10 @@ local function proxy_class(name, methods, index, newindex, len)
   local cls = BaseProxy:extend(name)
   local m = {}
   for _, op in ipairs(methods) do
-    m[op] = function(self, ...) return call(self, op, ...) end
+    m[op] = function(self, ...)
+      if getmetatable(self) ~= cls then class.checkself(self, cls, op) end
+      return call(self, op, ...)
+    end
   end
   m._callmethod = BaseProxy._callmethod
   cls._methods = m
@@ -825,9 +850,19 @@ local Manager = Object:extend("SyncManager")
 M.SyncManager = Manager
 Manager._finalize_order = 0
 
+-- SyncManager() makes a manager that start() starts, as in Python;
+-- multiprocessing.Manager() returns one started
 function Manager:init()
+  self._state = "initial"
+end
+
+function Manager:start()
+  if self._state ~= "initial" then
+    class.caller_error(mp.ProcessError(self._state == "started" and "Already started server"
+                                       or "the manager was shut down"))
+  end
   if mp.current_process().daemon then
-    error("daemonic processes are not allowed to have children", 3)
+    class.caller_error("daemonic processes are not allowed to have children")
   end
   local dir = native.private_dir()
   self.address = dir .. "/manager.sock"
@@ -849,7 +884,7 @@ function Manager:init()
   if not ok or msg ~= "ready" then
     self._process:join(1)
     native.rmdir(dir)
-    error(mp.ProcessError("the manager process failed to start"), 3)
+    class.caller_error(mp.ProcessError("the manager process failed to start"))
   end
   self._state = "started"
   mp._finalizers[self] = Manager.shutdown
@@ -892,6 +927,7 @@ end
 -- Condition([lock]): lock is nil (an RLock in the server) or a Lock or
 -- RLock proxy of this manager, which the server's Condition then uses
 function Manager:Condition(lock)
+  if class.is_plain_table(lock) then lock = named(lock, "lock") end
   if lock ~= nil and not (getmetatable(lock) == AcquirerProxy and
                           rawget(lock, "_address") == self.address) then
     argerror(1, "Condition", "Lock or RLock of this manager expected, got "
@@ -978,7 +1014,17 @@ function Manager:__tostring()
                                                      tostring(self._state))
 end
 
-mp.Manager = function() return Manager() end
+mp.Manager = function()
+  local m = Manager()
+  m:start()
+  return m
+end
+
+-- Lua-side methods called with '.' instead of ':' raise a bad-argument
+-- error naming the method
+class.guard(Manager, {"start", "shutdown", "dict", "list", "Namespace", "Value", "Array",
+                      "Queue", "JoinableQueue", "Lock", "RLock", "Event", "Semaphore",
+                      "BoundedSemaphore", "Condition", "Barrier"})
 mp.managers = M
 
 return M

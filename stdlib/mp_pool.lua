@@ -629,5 +629,12 @@ function Pool:__tostring()
     tostring(self._state), self._processes or 0)
 end
 
+-- Lua-side methods called with '.' instead of ':' (pool.close()) raise a
+-- bad-argument error naming the method
+class.guard(AsyncResult, {"ready", "wait", "successful", "get"})
+class.guard(IMapIterator, {"next", "items"})
+class.guard(Pool, {"apply", "apply_async", "map", "map_async", "starmap", "starmap_async",
+                   "imap", "imap_unordered", "close", "terminate", "join"})
+
 mp.ThreadPool = nil  -- not provided
 return Pool
