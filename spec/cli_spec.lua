@@ -246,6 +246,36 @@ describe("command line: errors and exit statuses", function()
     end
   end)
 
+  it("os.exit(n, true) while other threads run exits with n and does not crash", function()
+    local busy = "threading.Thread{target = function() while true do end end, daemon = true}:start()\n"
+    local sleeper = "threading.Thread{target = function() while true do time.sleep(0.001) end end," ..
+                    " daemon = true}:start()\n"
+    local blocked = "threading.Thread{target = function() queue.Queue():get() end, daemon = true}:start()\n"
+    local started = "local e = threading.Event()\n" ..
+                    "threading.Thread{target = function() e:set() local t = {} " ..
+                    "while true do t[#t % 100 + 1] = {} end end, daemon = true}:start()\ne:wait()\n"
+    local cases = {
+      {busy .. "time.sleep(0.02) os.exit(3, true)", 3},
+      {sleeper .. blocked .. "time.sleep(0.02) os.exit(4, true)", 4},
+      {started .. "os.exit(5, true)", 5},
+      -- from a thread, with the main thread waiting for it
+      {busy .. "threading.Thread{target = function() os.exit(6, true) end}:start()", 6},
+      {busy .. "time.sleep(0.02) os.exit(7)", 7},
+    }
+    for _, case in ipairs(cases) do
+      for _ = 1, 3 do
+        local _, err, status = run{"-e", case[1]}
+        assert.equal(case[2], status, case[1] .. "\n" .. err)
+        assert.equal("", err)
+      end
+    end
+    -- alone, the state is closed: to-be-closed variables and finalizers run
+    local out, _, status = run{"-e", "local x <close> = setmetatable({}, {__close = function() " ..
+                                    "print('closed') end}) os.exit(2, true)"}
+    assert.equal(2, status)
+    assert.equal("closed\n", out)
+  end)
+
   it("a script that does not exist", function()
     local _, err, status = run{dir .. "/nope.lua"}
     assert.equal(1, status)

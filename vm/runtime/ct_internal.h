@@ -126,6 +126,9 @@ void ct_defer_wake_to_release (uint32_t *word, int n);  /* see there */
 void ct_defer_released (void);
 void ct_defer_after_fork (ct_tstate *me);
 
+/* ct_runtime.c: os.exit(status, close), safe while other threads run */
+void ct_exit (lua_State *L, int status, int close);
+
 /* ct_stw.c: stop-the-world with the GIL off. ct_stw_begin returns 1 when
    the caller has stopped every other attached thread, 0 when another
    thread's stop happened instead (the caller was parked meanwhile). */

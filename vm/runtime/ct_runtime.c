@@ -167,3 +167,27 @@ void ct_close (lua_State *L) {
   else if (!ct_rt.gil_on)
     ct_stw_begin(ct_rt.main);
 }
+
+/* os.exit(status, close). The state is closed only when no other thread
+   can be using its heap (Lua's lua_close would free it under them);
+   otherwise, or without 'close', the other threads are stopped (GIL off)
+   or left waiting for the GIL, and abandoned as ct_close abandons
+   daemons, while the process exits. */
+void ct_exit (lua_State *L, int status, int close) {
+  ct_tstate *me = ct_current;
+  int alone = me == ct_rt.main &&
+              __atomic_load_n(&ct_rt.os_threads, __ATOMIC_ACQUIRE) == 0;
+  if (close && alone) {
+    if (me->cpu_time == 0) me->cpu_time = ct_thread_cpu(me->cpuclock);
+    report_at_end();
+    fflush(stdout);
+    ct_ft_shutdown(L);
+    lua_close(L);
+    ct_detach();
+    ct_tstate_free_all();
+  }
+  else if (!alone && !ct_rt.gil_on && me != NULL) {
+    while (!ct_stw_begin(me)) {}  /* another stop came first: ours next */
+  }
+  exit(status);
+}
