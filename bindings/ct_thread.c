@@ -63,10 +63,22 @@ static void run_thread (void *arg) {
      held by this thread and sleep a second time (scripts/bench/NOTES.md) */
   __atomic_store_n(&ts->finished, 1, __ATOMIC_RELEASE);
   ct_futex_wake(&ts->finished, INT32_MAX, 0);
+  ct_current = NULL;  /* this OS thread may wait in the pool for a while */
+  ct_tstate_release(ts);  /* the handle may be gone already */
   if (!daemon) __atomic_fetch_sub(&ct_rt.nondaemon_threads, 1, __ATOMIC_ACQ_REL);
   __atomic_fetch_sub(&ct_rt.os_threads, 1, __ATOMIC_ACQ_REL);
   __atomic_fetch_add(&ct_rt.threads_word, 1, __ATOMIC_ACQ_REL);
   ct_futex_wake(&ct_rt.threads_word, INT32_MAX, 0);
+}
+
+/* a collected handle lets go of its thread's state */
+static int th_gc (lua_State *L) {
+  thread_handle *h = (thread_handle *)lua_touserdata(L, 1);
+  if (h->ts != NULL) {
+    ct_tstate_release(h->ts);
+    h->ts = NULL;
+  }
+  return 0;
 }
 
 /* start(self, name, daemon, bootstrap) -> handle, ident, native_id */
@@ -83,6 +95,12 @@ static int th_start (lua_State *L) {
   h->daemon = daemon;
   h->ts = ct_tstate_new(name, daemon);
   if (h->ts == NULL) return luaL_error(L, "can't start new thread: not enough memory");
+  h->ts->refs = 2;  /* the OS thread's, and the handle's (see th_gc) */
+  if (luaL_newmetatable(L, "cthreads.thread_handle")) {
+    lua_pushcfunction(L, th_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
   ct_ft_enable(L);  /* GIL off: from now on threads run side by side */
   h->L1 = lua_newthread(L);
   lua_pushvalue(L, 1);
@@ -103,6 +121,7 @@ static int th_start (lua_State *L) {
     unref3(L, h);
     h->ts->ended = 1;
     h->ts->finished = 1;
+    ct_tstate_release(h->ts);  /* no OS thread holds it */
     return luaL_error(L, "can't start new thread: %s", strerror(err));
   }
   lua_pushinteger(L, (lua_Integer)ident);

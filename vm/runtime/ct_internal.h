@@ -62,7 +62,9 @@ struct ct_tstate {
      last stop-the-world, and its allocation debt not yet counted */
   void *ft_head, *ft_tail;  /* GCObject list */
   ptrdiff_t ft_debt;
-  struct ct_tstate *next; /* all thread states, newest first */
+  /* the list of all thread states, newest first, under list_lock */
+  struct ct_tstate *next, *prev;
+  int refs;               /* its OS thread and its Thread handle (atomic) */
 };
 
 typedef struct ct_runtime {
@@ -147,7 +149,10 @@ void ct_ft_growstrings (lua_State *L); /* at a safepoint: CT_BREAK_STRGROW */
 void *ct_coro_token (void);            /* this OS thread's owner token */
 
 /* ct_tstate.c */
-ct_tstate *ct_tstate_new (const char *name, int daemon);
+ct_tstate *ct_tstate_new (const char *name, int daemon);  /* refs = 1 */
+/* drops a reference; the last frees the state, unless --stats or --trace
+   will report it at the end */
+void ct_tstate_release (ct_tstate *ts);
 void ct_tstate_bind (ct_tstate *ts);      /* in the new OS thread */
 void ct_tstate_end (ct_tstate *ts);       /* last thing the thread does */
 void ct_tstate_free_all (void);

@@ -1,6 +1,8 @@
 /*
-** Thread states: one per OS thread that runs Lua, kept for the life of
-** the runtime so that --stats can report threads that have ended.
+** Thread states: one per OS thread that runs Lua. A thread's state is
+** freed once the thread has ended and its Thread handle is collected
+** (two references), except under --stats or --trace, which report every
+** thread at the end: then all are kept for the life of the runtime.
 */
 #include <stdlib.h>
 #include <string.h>
@@ -17,12 +19,28 @@ ct_tstate *ct_tstate_new (const char *name, int daemon) {
   snprintf(ts->name, sizeof ts->name, "%s", name ? name : "");
   ts->daemon = daemon;
   ts->state = CT_DETACHED;
+  ts->refs = 1;
   pthread_mutex_lock(&ct_rt.list_lock);
   ts->id = ct_rt.next_id++;
   ts->next = ct_rt.threads;
+  if (ts->next != NULL) ts->next->prev = ts;
   ct_rt.threads = ts;
   pthread_mutex_unlock(&ct_rt.list_lock);
   return ts;
+}
+
+/* Every walk of the list while threads run holds list_lock (stop-the-world,
+   the collector), so unlinking under it makes the free safe; --stats and
+   --trace walk it at the end without the lock, hence they keep states. */
+void ct_tstate_release (ct_tstate *ts) {
+  if (__atomic_sub_fetch(&ts->refs, 1, __ATOMIC_ACQ_REL) != 0) return;
+  if (ct_rt.stats || ct_rt.tracing) return;
+  pthread_mutex_lock(&ct_rt.list_lock);
+  if (ts->prev != NULL) ts->prev->next = ts->next;
+  else ct_rt.threads = ts->next;
+  if (ts->next != NULL) ts->next->prev = ts->prev;
+  pthread_mutex_unlock(&ct_rt.list_lock);
+  free(ts);
 }
 
 void ct_tstate_bind (ct_tstate *ts) {
