@@ -218,6 +218,7 @@ describe("multiprocessing.Pipe", function()
     assert.is_false(ok)
     assert.is_true(err == mp.EOFError)
     assert.equal("EOFError", tostring(err))
+    assert.equal(EOFError, err)  -- the global, as Python's builtin
     join_all({p})
     a:close()
   end)

@@ -30,6 +30,8 @@ M.AuthenticationError = class.error_kind("multiprocessing.AuthenticationError")
 M.BufferTooShort = class.error_kind("multiprocessing.BufferTooShort")
 -- Python's builtin EOFError, raised by Connection.recv at the end of a pipe
 M.EOFError = class.error_kind("EOFError")
+-- also a global, as Python's is a builtin: API.md says recv "raises EOFError"
+rawset(_G, "EOFError", M.EOFError)
 
 -- queue.Empty and queue.Full when the queue module exists, so that one
 -- except clause catches both kinds of queue
