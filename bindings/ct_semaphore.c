@@ -83,9 +83,10 @@ static int sem_release (lua_State *L) {
   luaL_argcheck(L, n >= 1, 2, "n must be one or more");
   v = __atomic_load_n(&s->value, __ATOMIC_RELAXED);
   do {
-    if (s->bounded && (lua_Integer)v + n > (lua_Integer)s->bound)
+    /* n - room, never v + n: n may be as large as math.maxinteger */
+    if (s->bounded && n > (lua_Integer)s->bound - (lua_Integer)v)
       return luaL_error(L, "Semaphore released too many times");
-    if ((lua_Integer)v + n > (lua_Integer)CT_SEM_MAX)
+    if (n > (lua_Integer)CT_SEM_MAX - (lua_Integer)v)
       return luaL_error(L, "Semaphore value too large");
   } while (!__atomic_compare_exchange_n(&s->value, &v, v + (uint32_t)n, 1,
                                         __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));

@@ -167,6 +167,27 @@ describe("command line: scripts and arguments", function()
     assert.equal("nil\tnil\n", out2)
   end)
 
+  it("CTHREADS_GIL and CTHREADS_TIME_SCALE with meaningless values are errors", function()
+    for _, env in ipairs{{CTHREADS_GIL = "abc"}, {CTHREADS_GIL = "2"}, {CTHREADS_GIL = "on"}} do
+      local out, err, status = run{"-e", "print('ran')", env = env}
+      assert.equal(1, status)
+      assert.equal("", out)
+      assert.matches("CTHREADS_GIL must be 0 or 1 (got '" .. env.CTHREADS_GIL .. "')", err, 1, true)
+    end
+    for _, v in ipairs{"abc", "-1", "nan", "1x"} do
+      local out, err, status = run{"-e", "print('ran')", env = {CTHREADS_TIME_SCALE = v}}
+      assert.equal(1, status)
+      assert.equal("", out)
+      assert.matches("CTHREADS_TIME_SCALE must be a number", err, 1, true)
+    end
+    -- --gil and --no-gil override CTHREADS_GIL; -E ignores both; empty means unset
+    assert.equal("true\n", (run{"--gil", "-e", "print(threading.gil_enabled())",
+                                env = {CTHREADS_GIL = "abc"}}))
+    assert.equal("ran\n", (run{"-E", "-e", "print('ran')",
+                               env = {CTHREADS_GIL = "abc", CTHREADS_TIME_SCALE = "x"}}))
+    assert.equal("ran\n", (run{"-e", "print('ran')", env = {CTHREADS_GIL = "", CTHREADS_TIME_SCALE = ""}}))
+  end)
+
   it("-E also ignores CTHREADS_GIL and CTHREADS_TIME_SCALE (--gil still counts)", function()
     local probe = "local t = time.monotonic(); time.sleep(0.05); " ..
                   "print(threading.gil_enabled(), time.monotonic() - t >= 0.05)"
@@ -553,6 +574,17 @@ describe("command line: --trace", function()
     local _, err2, status2 = run{"--trace=", "-e", "print('ran')"}
     assert.equal(1, status2)
     assert.matches("--trace needs a file name", err2, 1, true)
+  end)
+
+  it("never overwrites a Lua file: 'cthreads --trace script.lua' is refused", function()
+    local script = write(dir .. "/keep.lua", "print('kept')")
+    for _, args in ipairs{{"--trace", script}, {"--trace=" .. script, "-e", "x = 1"}} do
+      local out, err, status = run(args)
+      assert.equal(1, status)
+      assert.equal("", out)
+      assert.matches("--trace would overwrite the Lua file", err, 1, true)
+      assert.equal("print('kept')", slurp(script))
+    end
   end)
 end)
 

@@ -221,6 +221,13 @@ describe("threading.Condition", function()
       "bad argument #1 to 'wait_for' (function expected, got number)")
     assert.has_error(function() threading.Condition(5) end,
       "bad argument #1 to 'Condition' (lock expected, got number)")
+    -- an object without acquire and release is refused at once
+    for _, notlock in ipairs{queue.Queue(), io.stdout, {lock = queue.Queue()}} do
+      local ok, err = pcall(threading.Condition, notlock)
+      assert.is_false(ok)
+      assert.matches("bad argument #1 to 'Condition' (lock expected (an object with acquire and release)",
+                     err, 1, true)
+    end
   end)
 
   it("can be subclassed", function()
@@ -297,6 +304,12 @@ describe("threading.Semaphore", function()
       "bad argument #1 to 'Semaphore' (number expected, got string)")
     assert.has_error(function() threading.Semaphore(1.5) end,
       "bad argument #1 to 'Semaphore' (number has no integer representation)")
+    assert.has_error(function() threading.Semaphore(math.maxinteger) end,
+      "bad argument #1 to 'Semaphore' (semaphore initial value too large (at most 2147483647))")
+    -- a count that would overflow is refused, and the value stays as it was
+    local big = threading.Semaphore(5)
+    assert.has_error(function() big:release(math.maxinteger) end, "Semaphore value too large")
+    assert.matches("value=5>", tostring(big))
   end)
 end)
 
@@ -310,6 +323,10 @@ describe("threading.BoundedSemaphore", function()
     s:release()
     assert.has_error(function() s:release() end, "Semaphore released too many times")
     assert.is_true(threading.Semaphore:is(s))
+    s:acquire()
+    assert.has_error(function() s:release(math.maxinteger) end, "Semaphore released too many times")
+    assert.is_true(s:acquire(false))  -- one permit left: the failed release added none
+    assert.is_false(s:acquire(false))
   end)
 
   it("defaults to 1", function()
@@ -415,6 +432,8 @@ describe("threading.Timer", function()
       "bad argument #2 to 'Timer' (function expected, got number)")
     assert.has_error(function() threading.Timer(1, print, 3) end,
       "bad argument #3 to 'Timer' (table expected, got number)")
+    assert.has_error(function() threading.Timer(0/0, print) end,
+      "bad argument #1 to 'Timer' (interval must be a number, not nan)")
   end)
 
   it("scales its interval by CTHREADS_TIME_SCALE", function()

@@ -200,6 +200,7 @@ function Process:start()
   if rawget(self, "_initialized") == nil then
     error("Process.init() was not called (call Process.init(self) in your init)", 2)
   end
+  if self._closed then error("process object is closed", 2) end
   if self._started then error("cannot start a process twice", 2) end
   if self._parent_pid ~= getpid() then
     error("can only start a process object created by current process", 2)
@@ -414,6 +415,9 @@ local function check_value(value, fname)
     argerror(1, fname, "integer expected, got " .. type(value), 3)
   end
   if value < 0 then argerror(1, fname, "semaphore initial value must be >= 0", 3) end
+  if value > 0x7fffffff then  -- a 32-bit futex word in shared memory
+    argerror(1, fname, "semaphore initial value too large (at most 2147483647)", 3)
+  end
   return value
 end
 

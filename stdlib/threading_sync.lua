@@ -66,6 +66,13 @@ return function(M)
     if t ~= "table" and t ~= "userdata" then
       argerror(1, "Condition", "lock expected, got " .. t, 3)
     end
+    -- anything with acquire and release will do, as in Python; a queue or
+    -- a file is refused here rather than failing at its first use
+    local ok, acq, rel = pcall(function() return lock.acquire, lock.release end)
+    if not (ok and acq ~= nil and rel ~= nil) then
+      argerror(1, "Condition", "lock expected (an object with acquire and release), got "
+                               .. class.typename(lock), 3)
+    end
     self._lock = lock
     self[HANDLE] = native.cond_new(lock, lock_mode(lock))
   end
@@ -108,6 +115,7 @@ return function(M)
 
   local Semaphore = Object:extend("Semaphore")
 
+  local SEM_MAX = 0x7fffffff  -- the native count is a 32-bit futex word
   local function semaphore_value(fname, ...)
     local value = ...
     local o = named(...)
@@ -115,6 +123,9 @@ return function(M)
     if value == nil then return 1 end
     value = check_integer(value, 1, fname)
     if value < 0 then argerror(1, fname, "semaphore initial value must be >= 0", 3) end
+    if value > SEM_MAX then
+      argerror(1, fname, "semaphore initial value too large (at most " .. SEM_MAX .. ")", 3)
+    end
     return value
   end
 
@@ -177,6 +188,7 @@ return function(M)
       self.daemon = o.daemon
     end
     checktype(interval, "number", 1, "Timer")
+    if interval ~= interval then argerror(1, "Timer", "interval must be a number, not nan", 3) end
     checktype(f, "function", 2, "Timer")
     checktype(args, "table", 3, "Timer", true)
     checktype(kwargs, "table", 4, "Timer", true)

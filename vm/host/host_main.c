@@ -104,14 +104,46 @@ static int runtime_option (cmdline *c, ct_options *o, int *i) {
     o->switch_interval = s > 1e6 ? 1e6 : s;  /* as setswitchinterval */
   }
   else if ((v = long_value(a, "--trace", i, c->argc, c->argv, &bad))) {
+    size_t n = strlen(v);
     if (bad || *v == '\0') {
       fprintf(stderr, "%s: --trace needs a file name, as in --trace=out.json\n",
               PROGNAME);
       return -1;
     }
+    /* 'cthreads --trace script.lua' would overwrite the script */
+    if (n >= 4 && strcmp(v + n - 4, ".lua") == 0) {
+      fprintf(stderr, "%s: --trace would overwrite the Lua file '%s'; "
+              "name the trace file, as in --trace=out.json\n", PROGNAME, v);
+      return -1;
+    }
     o->trace_file = v;
   }
   else return 0;
+  return 1;
+}
+
+/* CTHREADS_GIL and CTHREADS_TIME_SCALE with values that mean nothing are
+   errors, as python's PYTHON_GIL=abc is, rather than a silent guess (an
+   unparsable scale made every sleep 0). Unchecked under -E, which ignores
+   them, and CTHREADS_GIL under --gil or --no-gil, which override it. */
+static int check_environment (const cmdline *c) {
+  const char *gil = getenv("CTHREADS_GIL");
+  const char *scale = getenv("CTHREADS_TIME_SCALE");
+  if (c->flags & HAS_NOENV) return 1;
+  if (!(c->flags & HAS_GILOPT) && gil != NULL && *gil != '\0' &&
+      strcmp(gil, "0") != 0 && strcmp(gil, "1") != 0) {
+    fprintf(stderr, "%s: CTHREADS_GIL must be 0 or 1 (got '%s')\n", PROGNAME, gil);
+    return 0;
+  }
+  if (scale != NULL && *scale != '\0') {
+    char *end;
+    double v = strtod(scale, &end);
+    if (*end != '\0' || !(v >= 0) || v > 1e9) {
+      fprintf(stderr, "%s: CTHREADS_TIME_SCALE must be a number from 0 to 1e9 "
+              "(got '%s')\n", PROGNAME, scale);
+      return 0;
+    }
+  }
   return 1;
 }
 
@@ -299,6 +331,7 @@ int main (int argc, char **argv) {
   ct_options_init(&o);
   collect_args(&c, &o);
   if (c.flags & HAS_ERROR) return EXIT_FAILURE;
+  if (!check_environment(&c)) return EXIT_FAILURE;
   if (c.compare)  /* runs both modes itself, whatever was asked */
     return host_compare(argc, argv, c.script, (c.flags & HAS_E) != 0);
   if (!o.gil && !ct_nogil_supported()) {
