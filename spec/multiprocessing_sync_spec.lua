@@ -254,6 +254,17 @@ describe("multiprocessing.Pipe", function()
     b:close()
   end)
 
+  it("names the method in errors: fileno, notifyAll, and a too large Array", function()
+    local a = mp.Pipe()
+    assert.matches("bad argument #1 to 'fileno' (Connection expected, got table)",
+                   err_of(a.fileno, {}), 1, true)
+    assert.matches("bad argument #1 to 'notifyAll' (Condition expected, got Queue)",
+                   err_of(mp.Condition.notifyAll, queue.Queue()), 1, true)
+    assert.matches("bad argument #2 to 'Array' (array size out of range)",
+                   err_of(mp.Array, "i", math.maxinteger), 1, true)
+    a:close()
+  end)
+
   it("is one way when duplex is false", function()
     local r, w = mp.Pipe(false)
     assert.is_true(r.readable)

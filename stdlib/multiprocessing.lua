@@ -704,6 +704,7 @@ function Array:init(typecode, init, lock)
   elseif type(init) == "string" and typecode == "c" then n = #init
   else argerror(2, "Array", "size or table expected, got " .. type(init), 2) end
   if n < 0 then argerror(2, "Array", "size must not be negative", 2) end
+  if n > (1 << 34) then argerror(2, "Array", "array size out of range", 2) end
   rawset(self, "_typecode", typecode)
   rawset(self, HANDLE, native.value_new(typecode, n))
   if type(init) == "table" then
@@ -866,7 +867,8 @@ for _, cls in ipairs{Lock, RLock, Semaphore, Value, Array} do
   guard(cls, {"acquire", "release", "hold", "with", "get_lock"})
 end
 guard(Condition, {"acquire", "release", "hold", "with", "wait", "wait_for",
-                  "notify", "notify_all"})
+                  "notify", "notify_all", "notifyAll"})
+guard(Connection, {"fileno"})
 guard(Barrier, {"wait", "reset", "abort"})
 guard(Queue, {"put_nowait", "get_nowait", "shutdown"})
 guard(SimpleQueue, {"put_nowait", "get_nowait"})
