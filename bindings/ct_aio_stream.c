@@ -19,25 +19,62 @@
 /* the methods' upvalues, from stream_methods()'s configuration table */
 enum {
   SU_WAIT = 1, SU_CANCEL, SU_RAISE, SU_INCOMPLETE, SU_UNDO_KEY, SU_UNDO_ARG_KEY,
-  SU_COUNT = SU_UNDO_ARG_KEY
+  SU_READER, SU_WRITER,
+  SU_COUNT = SU_WRITER
 };
 
 static const char *const stream_config[SU_COUNT] = {
-  "WAIT", "CANCEL", "raise_cancelled", "incomplete", "undo_key", "undo_arg_key"
+  "WAIT", "CANCEL", "raise_cancelled", "incomplete", "undo_key", "undo_arg_key",
+  "reader", "writer"
 };
 
 #define UV(i) lua_upvalueindex(i)
 
-/* the socket of the stream object at 1 (its [1]), or a bare socket */
-static aio_sock *stream_sock (lua_State *L) {
-  if (lua_type(L, 1) == LUA_TTABLE) {
-    aio_sock *s = NULL;
-    if (lua_rawgeti(L, 1, 1) == LUA_TUSERDATA && lua_rawlen(L, -1) == sizeof(aio_sock))
-      s = (aio_sock *)lua_touserdata(L, -1);
-    lua_pop(L, 1);
-    if (s != NULL && s->kind == &aio_sock_kind) return s;
+/* the socket of the stream object at 1 (its [1]), or NULL */
+static aio_sock *table_sock (lua_State *L) {
+  aio_sock *s = NULL;
+  if (lua_type(L, 1) != LUA_TTABLE) return NULL;
+  if (lua_rawgeti(L, 1, 1) == LUA_TUSERDATA && lua_rawlen(L, -1) == sizeof(aio_sock))
+    s = (aio_sock *)lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  return (s != NULL && s->kind == &aio_sock_kind) ? s : NULL;
+}
+
+/* is the object at 1 an instance of the class at upvalue 'cls' or of a
+   subclass (class.lua's Class:is: the metatable, then its 'super's)? */
+static int is_instance (lua_State *L, int cls) {
+  int depth, found = 0;
+  if (!lua_getmetatable(L, 1)) return 0;
+  for (depth = 0; depth < 100 && !found; depth++) {  /* (a cycle ends) */
+    if (lua_rawequal(L, -1, UV(cls))) found = 1;
+    else if (!lua_istable(L, -1)) break;
+    else {
+      lua_pushliteral(L, "super");
+      lua_rawget(L, -2);
+      lua_remove(L, -2);
+    }
   }
-  return aio_checksock(L, 1);
+  lua_pop(L, 1);
+  return found;
+}
+
+/* the socket of the StreamReader or StreamWriter (upvalue 'cls') at 1: a
+   method called on anything else (reader.read(nil), a writer) raises a
+   bad-argument error naming the method, as the native threading ones */
+static aio_sock *stream_sock_of (lua_State *L, int cls) {
+  aio_sock *s = table_sock(L);
+  if (s == NULL || !is_instance(L, cls))
+    luaL_typeerror(L, 1, cls == SU_READER ? "StreamReader" : "StreamWriter");
+  return s;
+}
+
+#define reader_sock(L) stream_sock_of(L, SU_READER)
+#define writer_sock(L) stream_sock_of(L, SU_WRITER)
+
+/* the socket of a stream object, or a bare socket (the library's waits) */
+static aio_sock *any_sock (lua_State *L) {
+  aio_sock *s = table_sock(L);
+  return s != NULL ? s : aio_checksock(L, 1);
 }
 
 /*
@@ -159,7 +196,7 @@ static int try_readuntil (lua_State *L, aio_sock *s, const char *sep, size_t sep
 /* reader:readline() -> a line with its "\n"; at the end of the stream
    what is left (a last line without "\n", or "") */
 static int readline_k (lua_State *L, int status, lua_KContext ctx) {
-  aio_sock *s = stream_sock(L);
+  aio_sock *s = reader_sock(L);
   resumed(L, status, ctx);
   if (try_readuntil(L, s, "\n", 1) != 0) return 1;
   return wait_ready(L, s, AIO_READ, 1, readline_k, "StreamReader:readline");
@@ -173,7 +210,7 @@ static int r_readline (lua_State *L) {
 /* reader:readuntil([sep="\n"]) -> data up to and including sep;
    IncompleteReadError if the stream ends first */
 static int readuntil_k (lua_State *L, int status, lua_KContext ctx) {
-  aio_sock *s = stream_sock(L);
+  aio_sock *s = reader_sock(L);
   size_t seplen;
   const char *sep;
   int r;
@@ -194,7 +231,7 @@ static int r_readuntil (lua_State *L) {
 /* reader:read([n=-1]) -> up to n bytes, at least one unless the stream
    ended (""); n < 0 reads until the end of the stream */
 static int read_k (lua_State *L, int status, lua_KContext ctx) {
-  aio_sock *s = stream_sock(L);
+  aio_sock *s = reader_sock(L);
   lua_Integer n;
   long r;
   resumed(L, status, ctx);
@@ -225,7 +262,7 @@ static int r_read (lua_State *L) {
 /* reader:readexactly(n) -> n bytes; IncompleteReadError if the stream
    ends first */
 static int readexactly_k (lua_State *L, int status, lua_KContext ctx) {
-  aio_sock *s = stream_sock(L);
+  aio_sock *s = reader_sock(L);
   lua_Integer n;
   resumed(L, status, ctx);
   n = luaL_checkinteger(L, 2);
@@ -249,7 +286,7 @@ static int r_readexactly (lua_State *L) {
 
 /* reader:at_eof(): the stream has ended and nothing is left in the buffer */
 static int r_at_eof (lua_State *L) {
-  aio_sock *s = stream_sock(L);
+  aio_sock *s = reader_sock(L);
   lua_pushboolean(L, s->in.len == 0 && (s->eof || s->fd < 0));
   return 1;
 }
@@ -262,7 +299,7 @@ static int raise_lost (lua_State *L, aio_sock *s) {
 
 /* writer:write(data): never waits; what the kernel does not take is buffered */
 static int w_write (lua_State *L) {
-  aio_sock *s = stream_sock(L);
+  aio_sock *s = writer_sock(L);
   size_t len;
   const char *p = luaL_checklstring(L, 2, &len);
   if (s->fd < 0 || s->closing) return luaL_error(L, "write to a closed connection");
@@ -293,7 +330,7 @@ static int w_write (lua_State *L) {
    (then until it is down to the low-water mark); raises if the
    connection was lost */
 static int drain_k (lua_State *L, int status, lua_KContext ctx) {
-  aio_sock *s = stream_sock(L);
+  aio_sock *s = writer_sock(L);
   resumed(L, status, ctx);
   if (s->err) return raise_lost(L, s);
   if (s->fd >= 0 && s->out.len > AIO_HIGH_WATER)
@@ -309,7 +346,7 @@ static int w_drain (lua_State *L) {
 /* writer:wait_closed(): waits until the socket is closed (after close(),
    once the buffered data is sent) */
 static int wait_closed_k (lua_State *L, int status, lua_KContext ctx) {
-  aio_sock *s = stream_sock(L);
+  aio_sock *s = writer_sock(L);
   resumed(L, status, ctx);
   if (s->fd >= 0)
     return wait_ready(L, s, AIO_DRAIN, 1, wait_closed_k, "StreamWriter:wait_closed");
@@ -324,7 +361,7 @@ static int w_wait_closed (lua_State *L) {
 /* socket:wait(bits): waits until the socket is ready for READ or WRITE
    (a listening socket to accept, a connecting one to be connected) */
 static int wait_k (lua_State *L, int status, lua_KContext ctx) {
-  aio_sock *s = stream_sock(L);
+  aio_sock *s = any_sock(L);
   unsigned bits;
   resumed(L, status, ctx);
   if (status == LUA_YIELD) return 0;  /* woken: ready, or closed */
@@ -343,6 +380,7 @@ static const luaL_Reg stream_methods[] = {
   {"readline", r_readline},
   {"readuntil", r_readuntil},
   {"readexactly", r_readexactly},
+  {"at_eof", r_at_eof},
   {"write", w_write},
   {"drain", w_drain},
   {"wait_closed", w_wait_closed},
@@ -364,8 +402,6 @@ static int make_stream_methods (lua_State *L) {
   lua_newtable(L);
   lua_insert(L, 2);
   luaL_setfuncs(L, stream_methods, SU_COUNT);
-  lua_pushcfunction(L, r_at_eof);  /* needs no upvalues */
-  lua_setfield(L, 2, "at_eof");
   return 1;
 }
 

@@ -692,6 +692,47 @@ describe("asyncio", function()
         assert.are.same({2, "b"}, p:get_nowait())
       end)
     end)
+
+    it("PriorityQueue: an item that cannot be compared leaves the queue as it was", function()
+      local q = asyncio.PriorityQueue()
+      q:put_nowait(1); q:put_nowait(3)
+      local ok, err = pcall(q.put_nowait, q, "a")
+      assert.is_false(ok)
+      assert.are.equal(2, q:qsize())
+      q:put_nowait(2)
+      assert.are.same({1, 2, 3}, {q:get_nowait(), q:get_nowait(), q:get_nowait()})
+      assert.is_true(q:empty())
+      assert.has_error(function() q:get_nowait() end, asyncio.QueueEmpty)
+      -- the comparison's error, as queue.PriorityQueue raises it
+      assert.are.equal("attempt to compare string with number", err)
+      -- a get whose comparison fails (a raising __lt) takes nothing either
+      local refuse = false
+      local Item = {__lt = function(a, b)
+        if refuse and a.odd and b.odd then error("incomparable", 0) end
+        return a.v < b.v
+      end}
+      local function item(v, odd) return setmetatable({v = v, odd = odd}, Item) end
+      q:put_nowait(item(1)); q:put_nowait(item(2, true)); q:put_nowait(item(3, true))
+      refuse = true
+      assert.has_error(function() q:get_nowait() end, "incomparable")
+      assert.are.equal(3, q:qsize())
+      refuse = false
+      assert.are.same({1, 2, 3}, {q:get_nowait().v, q:get_nowait().v, q:get_nowait().v})
+    end)
+
+    it("PriorityQueue: a woken put that cannot compare its item passes its turn on", function()
+      local got = run(function()
+        local q = asyncio.PriorityQueue(2)
+        q:put_nowait(1); q:put_nowait(2)
+        local bad = asyncio.create_task(function() return pcall(q.put, q, "a") end)
+        local good = asyncio.create_task(function() q:put(0); return "put" end)
+        sleep(0)  -- both wait: the queue is full
+        local first = q:get_nowait()  -- room for one: the first putter's turn
+        local ok, err = bad:join()
+        return {first, ok, err, good:join(), q:qsize(), q:get_nowait(), q:get_nowait()}
+      end)
+      assert.are.same({1, false, "attempt to compare string with number", "put", 2, 0, 2}, got)
+    end)
   end)
 
   describe("Event, Lock, Semaphore, Condition", function()
@@ -987,6 +1028,44 @@ describe("asyncio", function()
       end)
     end)
 
+    it("a method called on something else than its stream is a bad-argument error", function()
+      run(function()
+        local server = asyncio.start_server(function(r, w)
+          w:write(r:read()); w:close()
+        end, "127.0.0.1", 0)
+        local r, w = asyncio.open_connection("127.0.0.1", server.port)
+        local cases = {
+          {function() asyncio.StreamReader.read(nil) end, "'read' %(StreamReader expected, got nil%)"},
+          {function() r.readline() end, "'readline' %(StreamReader expected, got nil%)"},
+          {function() r.readexactly(w, 1) end, "'readexactly' %(StreamReader expected, got StreamWriter%)"},
+          {function() r.readuntil({}) end, "'readuntil' %(StreamReader expected, got table%)"},
+          {function() r.at_eof(5) end, "'at_eof' %(StreamReader expected, got number%)"},
+          {function() w.write(r, "x") end, "'write' %(StreamWriter expected, got StreamReader%)"},
+          {function() w.drain() end, "'drain' %(StreamWriter expected, got nil%)"},
+          {function() w.wait_closed(nil) end, "'wait_closed' %(StreamWriter expected, got nil%)"},
+          {function() w.close() end, "'close' %(StreamWriter expected, got no value%)"},
+          {function() w.writelines(r, {}) end, "'writelines' %(StreamWriter expected, got StreamReader%)"},
+        }
+        for _, case in ipairs(cases) do
+          local ok, err = pcall(case[1])
+          assert.is_false(ok)
+          assert.matches("bad argument #1 to " .. case[2], err)
+        end
+        -- without a name to go by (pcall(f, ...)), the method is still named
+        local ok, err = pcall(r.read, nil)
+        assert.is_false(ok)
+        assert.are.equal("bad argument #1 to 'read' (StreamReader expected, got nil)", err)
+        -- writelines names the bad item and writes nothing
+        assert.has_error(function() w:writelines({"a", {}}) end,
+          "bad argument #1 to 'writelines' (string expected at index 2, got table)")
+        w:writelines({"b", 1})
+        w:write_eof()
+        assert.are.equal("b1", r:read())
+        w:close()
+        server:close()
+      end)
+    end)
+
     it("writing to a connection the peer reset raises 'connection lost'", function()
       run(function()
         local server = asyncio.start_server(function(_, w) w:close() end, "127.0.0.1", 0)
@@ -1179,6 +1258,123 @@ describe("asyncio", function()
         assert.matches("bad argument #1 to " .. case[2], err)
       end
       loop:close()
+    end)
+
+    it("every method called on a wrong self is a bad-argument error naming it", function()
+      -- all the methods, inherited and aliases (Event.isSet) included
+      local function methods(cls)
+        local names, seen = {}, {}
+        local c = cls
+        while c do
+          for k, v in pairs(c) do
+            if type(k) == "string" and type(v) == "function" and not seen[k]
+               and not k:match("^_") and k ~= "init" and k ~= "extend" and k ~= "is"
+               and k ~= "isinstance" then
+              seen[k] = true
+              names[#names + 1] = k
+            end
+          end
+          c = rawget(c, "super")
+        end
+        table.sort(names)
+        return names
+      end
+      local classes = {"Event", "Lock", "Semaphore", "BoundedSemaphore", "Condition", "Queue",
+                       "LifoQueue", "PriorityQueue", "Task", "EventLoop", "Handle",
+                       "StreamReader", "StreamWriter", "Server"}
+      local checked = 0
+      for _, name in ipairs(classes) do
+        local cls = asyncio[name]
+        for _, m in ipairs(methods(cls)) do
+          for _, self in ipairs{false, 5} do
+            local ok, err = pcall(cls[m], self or nil)  -- no name but the method's own
+            assert.is_false(ok, name .. "." .. m)
+            assert.matches("bad argument #1 to '" .. m .. "' %(%w+ expected, got ", err,
+                           1, false, name .. "." .. m)
+            checked = checked + 1
+          end
+        end
+      end
+      assert.is_true(checked > 100)
+      assert.has_error(function() asyncio.Event.isSet(nil) end,
+        "bad argument #1 to 'isSet' (Event expected, got no value)")
+    end)
+
+    it("constructors name themselves in their errors", function()
+      local cases = {
+        {"Queue", "number expected, got string"},
+        {"LifoQueue", "number expected, got string"},
+        {"PriorityQueue", "number expected, got string"},
+        {"Semaphore", "number expected, got string"},
+        {"BoundedSemaphore", "number expected, got string"},
+      }
+      for _, case in ipairs(cases) do
+        local ok, err = pcall(asyncio[case[1]], "x")
+        assert.is_false(ok)
+        assert.are.equal(("bad argument #1 to '%s' (%s)"):format(case[1], case[2]), err)
+      end
+      assert.has_error(function() asyncio.LifoQueue(1.5) end,
+        "bad argument #1 to 'LifoQueue' (number has no integer representation)")
+      assert.has_error(function() asyncio.BoundedSemaphore(-1) end,
+        "bad argument #1 to 'BoundedSemaphore' (initial value must be a non-negative integer)")
+    end)
+
+    it("Task, Server and the streams are not constructed directly; tostring never raises", function()
+      for _, name in ipairs{"Task", "Server", "StreamReader", "StreamWriter"} do
+        local ok, err = pcall(asyncio[name], 5)
+        assert.is_false(ok)
+        assert.matches("^asyncio%." .. name .. " cannot be constructed directly; use ", err)
+      end
+      assert.has_error(function() asyncio.Task(print) end,
+        "asyncio.Task cannot be constructed directly; use asyncio.create_task(f, ...) or " ..
+        "loop:create_task(f, ...)")
+      -- a table made one by hand still prints
+      assert.are.equal("<Task ? Task-?>", tostring(setmetatable({}, asyncio.Task)))
+      assert.are.equal("<Server port=nil closed>", tostring(setmetatable({}, asyncio.Server)))
+      run(function()
+        local server = asyncio.start_server(function() end, "127.0.0.1", 0)
+        assert.are.equal(("<Server port=%d serving>"):format(server.port), tostring(server))
+        server:close()
+        assert.are.equal(("<Server port=%d closed>"):format(server.port), tostring(server))
+        assert.matches("^<Task ready Task%-%d+>$", tostring(asyncio.current_task()))
+      end)
+    end)
+
+    it("all_tasks and current_task take an EventLoop or nothing", function()
+      assert.has_error(function() asyncio.all_tasks(5) end,
+        "bad argument #1 to 'all_tasks' (EventLoop expected, got number)")
+      assert.has_error(function() asyncio.current_task("x") end,
+        "bad argument #1 to 'current_task' (EventLoop expected, got string)")
+      local other = asyncio.new_event_loop()
+      run(function()
+        local me = asyncio.current_task()
+        local loop = asyncio.get_running_loop()
+        assert.are.equal(me, asyncio.current_task(loop))
+        assert.is_nil(asyncio.current_task(other))  -- not that loop's
+        assert.are.same({me}, asyncio.all_tasks(loop))
+        assert.are.same({}, asyncio.all_tasks(other))
+      end)
+      other:close()
+    end)
+
+    it("NaN seconds are bad arguments, as for time.sleep", function()
+      local nan = 0 / 0
+      run(function()
+        assert.has_error(function() sleep(nan) end,
+          "bad argument #1 to 'sleep' (sleep length must be a number, not nan)")
+        assert.has_error(function() asyncio.wait_for(function() end, nan) end,
+          "bad argument #2 to 'wait_for' (timeout must be a number, not nan)")
+        assert.has_error(function() asyncio.wait({function() end}, nan) end,
+          "bad argument #2 to 'wait' (timeout must be a number, not nan)")
+        assert.has_error(function() asyncio.as_completed({function() end}, nan) end,
+          "bad argument #2 to 'as_completed' (timeout must be a number, not nan)")
+        local loop = asyncio.get_running_loop()
+        assert.has_error(function() loop:call_later(nan, print) end,
+          "bad argument #1 to 'call_later' (delay must be a number, not nan)")
+        assert.has_error(function() loop:call_at(nan, print) end,
+          "bad argument #1 to 'call_at' (when must be a number, not nan)")
+        assert.are.equal("slept", sleep(0, "slept"))  -- and 0 still just yields
+      end)
     end)
 
     it("constructors take named fields and check their numbers", function()

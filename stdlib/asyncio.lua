@@ -80,10 +80,20 @@ local error_text = class.error_text
 -- callbacks live in the task's array part as fn, arg pairs, so waiting on
 -- a task allocates nothing.
 
+-- Class(...) for a class whose objects only the library makes (Task,
+-- Server, the streams): a clear error rather than an object that breaks
+-- later, in tostring or in its first method
+local function made_by(cls, how)
+  local msg = ("asyncio.%s cannot be constructed directly; use %s"):format(
+    rawget(cls, "__name"), how)
+  cls.init = function() class.caller_error(msg) end
+end
+
 local Task = Object:extend("Task")
 M.Task = Task
 Task._cancel_msg = false
 Task._cancelled = false
+made_by(Task, "asyncio.create_task(f, ...) or loop:create_task(f, ...)")
 local task_count = 0
 
 -- The ready queue is one array of pairs: an entry (a task, or a callback
@@ -401,7 +411,7 @@ function Task:add_done_callback(fn)
 end
 
 function Task:get_name()
-  return self._name or ("Task-%d"):format(self._id)
+  return self._name or ("Task-%s"):format(self._id or "?")
 end
 
 function Task:set_name(name)
@@ -412,8 +422,9 @@ function Task:get_loop()
   return self._loop
 end
 
+-- never raises, even for a table made a Task by hand
 function Task:__tostring()
-  local state = self._state
+  local state = self._state or "?"
   if state == FINISHED then
     state = self._cancelled and "cancelled" or (self._vals == FAILED and "failed" or "finished")
   elseif state == CANCELLING then
@@ -646,9 +657,17 @@ local function timer_handle(loop, id, when, h)
   return h
 end
 
+-- a number of seconds, not NaN: a NaN delay would fire at once, and a
+-- NaN deadline would break the order of the loop's timer heap
+local function checkseconds(v, n, fname, what)
+  checktype(v, "number", n, fname)
+  if v ~= v then argerror(n, fname, what .. " must be a number, not nan", 3) end
+  return v
+end
+
 -- call_later(delay, f, ...): delay in seconds
 function Loop:call_later(delay, f, ...)
-  checktype(delay, "number", 1, "call_later")
+  checkseconds(delay, 1, "call_later", "delay")
   checktype(f, "function", 2, "call_later")
   check_open(self)
   local id = self._h:timer_after(delay)
@@ -657,7 +676,7 @@ end
 
 -- call_at(when, f, ...): 'when' on the loop:time() clock
 function Loop:call_at(when, f, ...)
-  checktype(when, "number", 1, "call_at")
+  checkseconds(when, 1, "call_at", "when")
   checktype(f, "function", 2, "call_at")
   check_open(self)
   return timer_handle(self, self._h:timer_at(when), when, new_handle(self, f, ...))
@@ -735,12 +754,24 @@ local function here()
   return M.get_event_loop()
 end
 
-function M.current_task()
-  return running_task()
+-- an optional loop argument: a bad-argument error, not one deep inside
+local function optloop(loop, fname)
+  if loop ~= nil and not Loop:is(loop) then
+    argerror(1, fname, "EventLoop expected, got " .. class.typename(loop), 3)
+  end
+  return loop
+end
+
+-- current_task([loop]) -> the running task (nil if it is not loop's)
+function M.current_task(loop)
+  optloop(loop, "current_task")
+  local t = running_task()
+  if t and loop and t._loop ~= loop then return nil end
+  return t
 end
 
 function M.all_tasks(loop)
-  loop = loop or here()
+  loop = optloop(loop, "all_tasks") or here()
   local list = {}
   for t in pairs(loop._tasks) do list[#list + 1] = t end
   table.sort(list, function(a, b) return a._id < b._id end)
@@ -816,7 +847,9 @@ local function sleep_slow(s, result)
   if type(s) ~= "number" then
     argerror(1, "sleep", "number expected, got " .. (s == nil and "no value" or type(s)), 3)
   end
-  if s <= 0 or s ~= s then
+  -- NaN is an error, as for time.sleep (it would not wait at all)
+  if s ~= s then argerror(1, "sleep", "sleep length must be a number, not nan", 3) end
+  if s <= 0 then
     if co_yield() == CANCEL then raise_cancelled(me) end
     return result
   end
@@ -1148,7 +1181,7 @@ local internals = {
   running_task = running_task, outside = outside, current = current,
   suspend = suspend, wake = wake, raise_cancelled = raise_cancelled,
   CANCEL = CANCEL, is_cancelled_error = is_cancelled_error,
-  new_task = new_task, here = here, check_open = check_open,
+  new_task = new_task, here = here, check_open = check_open, made_by = made_by,
   report = report, error_text = error_text, WAIT = WAIT,
   raise_current_cancelled = function() raise_cancelled(running_task()) end,
 }
@@ -1167,6 +1200,6 @@ class.guard(M.StreamReader, {"lines"})
 class.guard(M.StreamWriter, {"writelines", "close", "is_closing", "write_eof",
                              "can_write_eof", "get_extra_info"})
 class.guard(M.Server, {"is_serving", "close", "close_clients", "wait_closed",
-                       "serve_forever", "get_loop"})
+                       "serve_forever", "start_serving", "get_loop"})
 
 return M

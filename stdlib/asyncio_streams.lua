@@ -16,7 +16,21 @@ local new_task, here, check_open, wake = core.new_task, core.here, core.check_op
 local report, error_text = core.report, core.error_text
 local is_cancelled_error = core.is_cancelled_error
 
+-- ---- streams ----------------------------------------------------------------------
+-- A reader and a writer are tables holding their socket at [1], where the
+-- native methods look for it. The native methods check that their self
+-- is a StreamReader (or a StreamWriter), hence the classes in their
+-- configuration.
+
+local StreamReader = Object:extend("StreamReader")
+M.StreamReader = StreamReader
+local StreamWriter = Object:extend("StreamWriter")
+M.StreamWriter = StreamWriter
+core.made_by(StreamReader, "asyncio.open_connection or a start_server handler's reader")
+core.made_by(StreamWriter, "asyncio.open_connection or a start_server handler's writer")
+
 local methods = native.stream_methods{
+  reader = StreamReader, writer = StreamWriter,
   WAIT = core.WAIT, CANCEL = core.CANCEL,
   raise_cancelled = core.raise_current_cancelled,
   -- Python's fields: partial (what was read), expected (nil for readuntil)
@@ -29,13 +43,6 @@ local methods = native.stream_methods{
   undo_key = "_undo", undo_arg_key = "_undo_arg",
 }
 local sock_wait = methods.wait
-
--- ---- streams ----------------------------------------------------------------------
--- A reader and a writer are tables holding their socket at [1], where the
--- native methods look for it.
-
-local StreamReader = Object:extend("StreamReader")
-M.StreamReader = StreamReader
 
 -- read([n=-1]): up to n bytes, at least one unless the stream ended ("");
 -- n < 0 reads until the end of the stream
@@ -58,9 +65,6 @@ function StreamReader:lines()
   end
 end
 
-local StreamWriter = Object:extend("StreamWriter")
-M.StreamWriter = StreamWriter
-
 -- write(data): queued at once (never waits); drain() waits if too much is
 -- pending, and raises if the connection was lost
 StreamWriter.write = methods.write
@@ -69,10 +73,25 @@ StreamWriter.drain = methods.drain
 -- socket closed
 StreamWriter.wait_closed = methods.wait_closed
 
+-- writelines(list): every item is checked before any is written, so a
+-- bad one (named by its index) writes nothing
 function StreamWriter:writelines(list)
   checktype(list, "table", 1, "writelines")
+  for i, d in ipairs(list) do
+    local t = type(d)
+    if t ~= "string" and t ~= "number" then
+      argerror(1, "writelines", ("string expected at index %d, got %s"):format(
+        i, class.typename(d)))
+    end
+  end
   for _, d in ipairs(list) do self:write(d) end
 end
+
+-- the native methods, named in errors when called without a name
+-- (pcall(reader.read, nil)): see class.name_methods
+class.name_methods("aio", StreamReader, {"read", "readline", "readuntil", "readexactly",
+                                         "at_eof"})
+class.name_methods("aio", StreamWriter, {"write", "drain", "wait_closed"})
 
 local function wake_all(...)
   for i = 1, select("#", ...) do wake((select(i, ...))) end
@@ -152,6 +171,7 @@ end
 
 local Server = Object:extend("Server")
 M.Server = Server
+core.made_by(Server, "asyncio.start_server(handler, host, port)")
 
 local function serve_client(server, reader, writer)
   local conns = server._conns
@@ -254,9 +274,12 @@ function Server:start_serving() end
 function Server:get_loop() return self._loop end
 Server.__close = Server.close
 
+-- never raises, even for a table made a Server by hand
 function Server:__tostring()
-  return ("<Server port=%s %s>"):format(tostring(self.port),
-                                        self:is_serving() and "serving" or "closed")
+  local closed = rawget(self, "_closed")
+  local serving = Object.is(M.Event, closed) and not closed:is_set()
+  return ("<Server port=%s %s>"):format(tostring(rawget(self, "port")),
+                                        serving and "serving" or "closed")
 end
 
 end

@@ -17,6 +17,12 @@ local function is_plain_table(v)
   return type(v) == "table" and getmetatable(v) == nil
 end
 
+-- the name of the class being constructed: a constructor's errors name
+-- it (LifoQueue("x") says 'LifoQueue', not the 'Queue' whose init runs)
+local function ctor_name(self)
+  return rawget(getmetatable(self), "__name")
+end
+
 -- ---- synchronisation primitives ---------------------------------------------
 -- Waiters are records {task, granted}; a cancelled waiter's record is
 -- killed (task cleared) and skipped. A primitive belongs to the loop of the
@@ -173,11 +179,12 @@ local Semaphore = Object:extend("Semaphore")
 M.Semaphore = Semaphore
 
 function Semaphore:init(value)
+  local name = ctor_name(self)
   if is_plain_table(value) then value = value.value end
-  checktype(value, "number", 1, "Semaphore", true)
+  checktype(value, "number", 1, name, true)
   value = value or 1
   if value < 0 or math.type(value) ~= "integer" and value ~= math.floor(value) then
-    argerror(1, "Semaphore", "initial value must be a non-negative integer")
+    argerror(1, name, "initial value must be a non-negative integer")
   end
   self._value = math.tointeger(value)
   self._waiters = fifo()
@@ -231,7 +238,7 @@ M.Condition = Condition
 function Condition:init(lock)
   if is_plain_table(lock) then lock = lock.lock end
   if lock ~= nil and not Lock:is(lock) then
-    argerror(1, "Condition", "asyncio.Lock expected, got " .. type(lock))
+    argerror(1, ctor_name(self), "asyncio.Lock expected, got " .. type(lock))
   end
   self._lock = lock or Lock()
   self._waiters = fifo()
@@ -272,6 +279,7 @@ function Condition:wait_for(predicate)
 end
 
 function Condition:notify(n)
+  checktype(n, "number", 1, "notify", true)
   if self._loop then check_thread(self) end
   if not self._lock._locked then error("cannot notify on un-acquired lock", 2) end
   n = n or 1
@@ -293,11 +301,12 @@ local Queue = Object:extend("Queue")
 M.Queue = Queue
 
 function Queue:init(maxsize)
+  local name = ctor_name(self)
   if is_plain_table(maxsize) then maxsize = maxsize.maxsize end
-  checktype(maxsize, "number", 1, "Queue", true)
+  checktype(maxsize, "number", 1, name, true)
   if maxsize and math.type(maxsize) ~= "integer" then
     if maxsize ~= math.floor(maxsize) then
-      argerror(1, "Queue", "number has no integer representation")
+      argerror(1, name, "number has no integer representation")
     end
     maxsize = math.tointeger(maxsize)
   end
@@ -346,6 +355,16 @@ local function pass_on_putter(self, rec)
   if rec[2] and not self:full() then wake_next(self._putters) end
 end
 
+-- the end of a put or get after a wait: the _put or _get ran in pcall.
+-- If it raised (a PriorityQueue item that cannot be compared), nothing
+-- changed, so the room or the item this task was woken for is still
+-- there: the next waiter gets the turn, then the error is raised.
+local function after_turn(waiters, ok, ...)
+  if ok then return ... end
+  wake_next(waiters)
+  error((...), 0)
+end
+
 function Queue:put_nowait(item)
   if self._loop then check_thread(self) end
   if self._is_shutdown then error(M.QueueShutDown, 2) end
@@ -358,14 +377,20 @@ end
 
 function Queue:put(item)
   if self._loop then check_thread(self) end
+  local waited = false
   while self:full() do
     if self._is_shutdown then error(M.QueueShutDown, 2) end
     local me = current("Queue:put")
     bind(self, me, "Queue")
     wait_on(me, self._putters, pass_on_putter, self)
+    waited = true
   end
   if self._is_shutdown then error(M.QueueShutDown, 2) end
-  self:_put(item)
+  if waited then
+    after_turn(self._putters, pcall(self._put, self, item))
+  else
+    self:_put(item)
+  end
   self._unfinished = self._unfinished + 1
   self._finished:clear()
   wake_next(self._getters)
@@ -384,13 +409,20 @@ end
 
 function Queue:get()
   if self._loop then check_thread(self) end
+  local waited = false
   while self:_qsize() == 0 do
     if self._is_shutdown then error(M.QueueShutDown, 2) end
     local me = current("Queue:get")
     bind(self, me, "Queue")
     wait_on(me, self._getters, pass_on_getter, self)
+    waited = true
   end
-  local item = self:_get()
+  local item
+  if waited then
+    item = after_turn(self._getters, pcall(self._get, self))
+  else
+    item = self:_get()
+  end
   wake_next(self._putters)
   return item
 end
@@ -473,46 +505,77 @@ local function before(x, y)
   if less(y[1], x[1]) then return false end
   return x[2] < y[2]
 end
-function PriorityQueue:_put(item)
-  local heap = self._heap
-  self._seq = self._seq + 1
-  local e = {item, self._seq}
-  local i = self._n + 1
-  self._n = i
+
+-- The heap is changed only after every comparison is made: an item that
+-- cannot be compared (a string among numbers, a raising __lt) leaves the
+-- queue as it was, as queue.PriorityQueue does. The comparisons run in
+-- pcall, and their error is raised without this file's position.
+local function compare_error(err)
+  if type(err) == "string" then err = err:gsub("^cthreads/[%w_]+%.lua:%d+: ", "") end
+  error(err, 0)
+end
+
+-- where entry e, added at slot n, ends up going up (comparing only)
+local function up_place(heap, n, e)
+  local i = n
   while i > 1 do
     local p = i // 2
     if not before(e, heap[p]) then break end
-    heap[i] = heap[p]
     i = p
   end
-  heap[i] = e
+  return i
 end
+
+-- where 'last' ends up going down from the root of heap[1..n] (comparing
+-- only); the path is the ancestors of that slot
+local function down_place(heap, n, last)
+  local i = 1
+  while true do
+    local c = 2 * i
+    if c > n then break end
+    if c < n and before(heap[c + 1], heap[c]) then c = c + 1 end
+    if not before(heap[c], last) then break end
+    i = c
+  end
+  return i
+end
+
+function PriorityQueue:_put(item)
+  local heap = self._heap
+  local seq, n = self._seq + 1, self._n + 1
+  local e = {item, seq}
+  local ok, pos = pcall(up_place, heap, n, e)
+  if not ok then compare_error(pos) end
+  local i = n
+  while i > pos do  -- the parents on the path move down one level
+    heap[i] = heap[i // 2]
+    i = i // 2
+  end
+  heap[pos] = e
+  self._n, self._seq = n, seq
+end
+
 function PriorityQueue:_get()
   local heap, n = self._heap, self._n
-  local top = heap[1]
-  local last = heap[n]
-  heap[n] = nil
-  n = n - 1
-  self._n = n
-  if n > 0 then
-    local i = 1
-    while true do
-      local c = 2 * i
-      if c > n then break end
-      if c < n and before(heap[c + 1], heap[c]) then c = c + 1 end
-      if not before(heap[c], last) then break end
-      heap[i] = heap[c]
-      i = c
-    end
-    heap[i] = last
+  local top, last = heap[1], heap[n]
+  local ok, pos = pcall(down_place, heap, n - 1, last)
+  if not ok then compare_error(pos) end
+  local depth, a = 0, pos
+  while a > 1 do a, depth = a // 2, depth + 1 end
+  for d = depth - 1, 0, -1 do  -- the path's entries move up, from the top
+    local c = pos >> d
+    heap[c >> 1] = heap[c]
   end
+  heap[n] = nil
+  if pos < n then heap[pos] = last end
+  self._n = n - 1
   return top[1]
 end
 
 -- a method called with '.' instead of ':' (lock.release()) raises a
 -- bad-argument error naming it, not an index error inside the library
 local guard = class.guard
-guard(Event, {"is_set", "set", "clear", "wait"})
+guard(Event, {"is_set", "isSet", "set", "clear", "wait"})
 for _, cls in ipairs{Lock, Semaphore} do
   guard(cls, {"acquire", "release", "locked", "hold", "with"})
 end
