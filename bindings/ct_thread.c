@@ -129,8 +129,12 @@ static int th_start (lua_State *L) {
   return 3;
 }
 
-/* ended, or a thread of the parent process in a forked child */
+/* ended, or a thread of the parent process in a forked child. A handle
+   already finalized (th_gc) can still be reached from another finalizer
+   of the same collection (a Pool's joining its threads): its thread had
+   let go of its Thread object, so it counts as ended. */
 static int thread_ended (thread_handle *h) {
+  if (h->ts == NULL) return 1;
   return __atomic_load_n(&h->ts->finished, __ATOMIC_ACQUIRE) != 0 ||
          h->ts->vanished;
 }
@@ -140,7 +144,8 @@ static int th_join (lua_State *L) {
   thread_handle *h = (thread_handle *)ct_checkhandle(L, 1, &thread_kind);
   struct timespec tsb;
   struct timespec *dl = ct_opt_deadline(L, 2, &tsb);
-  uint32_t *finished = &h->ts->finished;  /* thread states outlive handles */
+  /* the handle holds its thread's state until th_gc */
+  uint32_t *finished = h->ts != NULL ? &h->ts->finished : NULL;
   while (!thread_ended(h)) {
     if (!ct_wait_until(L, finished, 0, dl, 0)) break;
   }

@@ -8,6 +8,40 @@ local function no_children_left()
 end
 
 local function square(x) return x * x end
+local function identity(x) return x end
+local here = "^spec/multiprocessing_pool_spec%.lua:%d+: "
+
+-- runs f with io.stderr sent to a temporary file (the pool's result thread
+-- writes there too); returns what was written
+local function captured_stderr(f)
+  local saved, file = io.stderr, io.tmpfile()
+  io.stderr = file
+  local ok, err = pcall(f)
+  io.stderr = saved
+  file:seek("set")
+  local text = file:read("a")
+  file:close()
+  if not ok then error(err, 0) end
+  return text
+end
+
+local function count(text, plain)
+  local n, at = 0, 1
+  while true do
+    local i, j = text:find(plain, at, true)
+    if i == nil then return n end
+    n, at = n + 1, j + 1
+  end
+end
+
+-- runs Lua code in a fresh cthreads, killed after 'limit' seconds (an
+-- upper bound: the code is expected to end long before)
+local function lua_within(limit, code)
+  local path = proc.script(code)
+  local out, err, status = proc.run{bin = "timeout", "-s", "KILL", tostring(limit), proc.bin, path}
+  os.remove(path)
+  return out, err, status
+end
 
 describe("multiprocessing.Pool", function()
   after_each(no_children_left)
@@ -93,7 +127,6 @@ describe("multiprocessing.Pool", function()
 
   it("starmap with an element that is not a table raises a bad-argument error", function()
     local pool <close> = mp.Pool(1)
-    local here = "^spec/multiprocessing_pool_spec%.lua:%d+: "
     local ok, err = pcall(function() pool:starmap(print, {1, 2}) end)
     assert.is_false(ok)
     assert.matches(here .. "bad argument #2 to 'starmap' %(element 1: table of arguments expected, got number%)$",
@@ -287,6 +320,229 @@ describe("multiprocessing.Pool", function()
       assert.matches("bad argument #1 to " .. case[2], err)
     end
     assert.equal(1, r:get(30))
+  end)
+
+  it("a huge chunksize is one chunk: map, starmap and imap finish", function()
+    local pool <close> = mp.Pool(2)
+    local add = function(a, b) return a + b end
+    for _, size in ipairs{math.maxinteger, math.maxinteger - 1, 3, 4} do
+      -- the async forms with a time limit first: a hang fails, not blocks
+      assert.same({1, 2, 3}, pool:map_async(identity, {1, 2, 3}, size):get(30))
+      assert.same({3, 7}, pool:starmap_async(add, {{1, 2}, {3, 4}}, size):get(30))
+      local it = pool:imap(identity, {1, 2, 3}, size)
+      assert.same({1, 2, 3}, {(it:next(30)), (it:next(30)), (it:next(30))})
+      local un, sum = pool:imap_unordered(identity, {1, 2, 3}, size), 0
+      for _ = 1, 3 do sum = sum + un:next(30) end
+      assert.equal(6, sum)
+      assert.same({1, 2, 3}, pool:map(identity, {1, 2, 3}, size))
+      assert.same({3, 7}, pool:starmap(add, {{1, 2}, {3, 4}}, size))
+    end
+  end)
+
+  it("terminate with an imap of a huge chunksize unfinished returns", function()
+    local out, err, status = lua_within(60, [[
+      local pool = multiprocessing.Pool(1)
+      local go = multiprocessing.Event()
+      local it = pool:imap(function(x) go:wait(30) return x end, {1, 2, 3}, math.maxinteger - 1)
+      pool:terminate()
+      print(pcall(it.next, it, 30))
+      print(pcall(it.next, it, 30))
+    ]])
+    assert.equal("", err)
+    assert.equal(0, status)
+    assert.equal(("false\tmultiprocessing.ProcessError: the pool was terminated before the task finished\n"):rep(2),
+                 out)
+  end)
+
+  it("chunksize must be an integer >= 1: bad-argument errors naming the method", function()
+    local pool <close> = mp.Pool(1)
+    local methods = {"map", "map_async", "starmap", "starmap_async", "imap", "imap_unordered"}
+    local cases = {
+      {0, "chunksize must be a positive integer"},
+      {-1, "chunksize must be a positive integer"},
+      {math.mininteger, "chunksize must be a positive integer"},
+      {1.5, "chunksize must be a positive integer"},
+      {2.0, "chunksize must be a positive integer"},
+      {"2", "number expected, got string"},
+      {true, "number expected, got boolean"},
+    }
+    for _, name in ipairs(methods) do
+      for _, case in ipairs(cases) do
+        local ok, err = pcall(function() local r = pool[name](pool, identity, {{1}}, case[1]) end)
+        assert.is_false(ok)
+        assert.equal(("bad argument #3 to '%s' (%s)"):format(name, case[2]), err:gsub(here, ""))
+        assert.matches(here, err)
+      end
+    end
+    assert.same({{1}}, pool:map(identity, {{1}}, 1))  -- still works
+  end)
+
+  it("the input must be a table or an iterator: ipairs(t) is a bad argument", function()
+    local pool <close> = mp.Pool(1)
+    local t = {1, 2}
+    for _, name in ipairs{"map", "map_async", "starmap", "starmap_async", "imap", "imap_unordered"} do
+      local cases = {
+        {function() local r = pool[name](pool, identity, ipairs(t)) end, "table expected, got function"},
+        {function() local r = pool[name](pool, identity, pairs(t)) end, "table expected, got function"},
+        {function() local r = pool[name](pool, identity, 5) end, "table or iterator expected, got number"},
+        {function() local r = pool[name](pool, identity) end, "table or iterator expected, got no value"},
+      }
+      for _, case in ipairs(cases) do
+        local ok, err = pcall(case[1])
+        assert.is_false(ok)
+        assert.equal(("bad argument #2 to '%s' (%s)"):format(name, case[2]), err:gsub(here, ""))
+        assert.matches(here, err)
+      end
+    end
+    assert.same({4, 5}, pool:map(tonumber, ("4 5"):gmatch("%d+"), 1))  -- an iterator still is
+  end)
+
+  it("an initializer that raises fails the pool's tasks, and no worker is started again", function()
+    local seen, seen_map
+    local text = captured_stderr(function()
+      local pool <close> = mp.Pool{processes = 2, initargs = {"x"},
+                                   initializer = function(tag) error("no setup for " .. tag) end}
+      local r = pool:apply_async(function() return 1 end, nil, nil, function(e) seen = e end)
+      local ok, err = pcall(r.get, r, 30)  -- a time limit: a hang fails, not blocks
+      assert.is_false(ok)
+      assert.is_true(mp.ProcessError:is(err))
+      assert.matches("Pool initializer failed: .*no setup for x", tostring(err))
+      assert.is_false(r:successful())
+      assert.matches("Pool initializer failed: .*no setup for x", tostring(seen))
+      -- later tasks fail the same way, at once, in every form
+      ok, err = pcall(pool.apply, pool, function() return 1 end)
+      assert.is_false(ok)
+      assert.matches("Pool initializer failed: .*no setup for x", tostring(err))
+      ok, err = pcall(pool.map, pool, square, {1, 2, 3})
+      assert.is_false(ok)
+      assert.matches("Pool initializer failed: .*no setup for x", tostring(err))
+      local m = pool:map_async(square, {1}, nil, nil, function(e) seen_map = e end)
+      assert.is_true(m:wait(30))
+      assert.matches("Pool initializer failed: .*no setup for x", tostring(seen_map))
+      local it = pool:imap(square, {1, 2, 3}, 2)
+      for _ = 1, 3 do
+        ok, err = pcall(it.next, it, 30)
+        assert.is_false(ok)
+        assert.matches("Pool initializer failed", tostring(err))
+      end
+      assert.equal(0, select("#", it:next(30)))
+      pool:close()
+      pool:join()  -- returns: the workers are gone, none replaced
+      assert.equal(2, pool._spawned)
+      assert.equal(0, #mp.active_children())
+    end)
+    -- the traceback once, not once per worker or per respawn
+    assert.equal(1, count(text, "initializer failed:\n"))
+    assert.equal(1, count(text, "stack traceback:"))
+    assert.equal(1, count(text, ": no setup for x\n"))
+  end)
+
+  it("an initializer that raises in a replacement worker breaks the pool; terminate returns", function()
+    local text = captured_stderr(function()
+      local started = mp.Value("i", 0)
+      local pool <close> = mp.Pool{processes = 1, maxtasksperchild = 1, initializer = function()
+        started.value = started.value + 1
+        if started.value > 1 then error("second start") end
+      end}
+      assert.equal(1, pool:apply_async(function() return 1 end):get(30))
+      local r = pool:apply_async(function() return 2 end)
+      local ok, err = pcall(r.get, r, 30)
+      assert.is_false(ok)
+      assert.matches("Pool initializer failed: .*second start", tostring(err))
+      assert.equal(2, pool._spawned)
+      pool:terminate()
+      pool:join()
+      assert.equal(0, #mp.active_children())
+    end)
+    assert.equal(1, count(text, "stack traceback:"))
+  end)
+
+  it("Pool{} arguments: errors are argument #1 naming the field; unknown fields", function()
+    local function pool_error(...)
+      local args = table.pack(...)
+      local ok, err = pcall(function()
+        local p = mp.Pool(table.unpack(args, 1, args.n))
+        p:terminate()
+      end)
+      assert.is_false(ok)
+      assert.matches(here, err)
+      return (err:gsub(here, ""))
+    end
+    local named = {
+      {{processes = 1, initializer = 5}, "field 'initializer': function expected, got number"},
+      {{processes = "2"}, "field 'processes': integer expected, got string"},
+      {{processes = 1.5}, "field 'processes': integer expected, got number"},
+      {{processes = 0}, "field 'processes': number of processes must be at least 1"},
+      {{processes = 1, initargs = 5}, "field 'initargs': table expected, got number"},
+      {{processes = 1, maxtasksperchild = 0},
+       "field 'maxtasksperchild': maxtasksperchild must be a positive int or nil"},
+      {{processes = 1, maxtasksperchild = "2"},
+       "field 'maxtasksperchild': maxtasksperchild must be a positive int or nil"},
+      {{bogus = 1}, "unexpected field 'bogus'"},
+      {{process = 2}, "unexpected field 'process'"},
+      {{4}, "unexpected field '1'"},
+    }
+    for _, case in ipairs(named) do
+      assert.equal("bad argument #1 to 'Pool' (" .. case[2] .. ")", pool_error(case[1]))
+    end
+    -- positional: the argument's own number, as before
+    assert.equal("bad argument #1 to 'Pool' (integer expected, got string)", pool_error("2"))
+    assert.equal("bad argument #2 to 'Pool' (function expected, got number)", pool_error(1, 5))
+    assert.equal("bad argument #3 to 'Pool' (table expected, got number)", pool_error(1, nil, 5))
+    assert.equal("bad argument #4 to 'Pool' (maxtasksperchild must be a positive int or nil)",
+                 pool_error(1, nil, nil, 0))
+    -- the named form with defaults, and a callable table as initializer
+    local init = setmetatable({}, {__call = function() _G.POOL_INIT = "called" end})
+    local pool <close> = mp.Pool{processes = 1, initializer = init}
+    assert.equal("called", pool:apply(function() return _G.POOL_INIT end))
+  end)
+
+  it("a method given something else than its object is a bad argument #1", function()
+    local pool <close> = mp.Pool(1)
+    local r = pool:apply_async(math.abs, {-1})
+    local it = pool:imap(identity, {1})
+    local f = identity
+    local cases = {
+      {function() local x = mp.Pool.terminate({}) end, "'terminate' %(Pool expected, got table%)"},
+      {function() local x = mp.Pool.close(r) end, "'close' %(Pool expected, got AsyncResult%)"},
+      {function() local x = mp.Pool.join(it) end, "'join' %(Pool expected, got IMapIterator%)"},
+      {function() local x = mp.Pool.map(nil, f, {1}) end, "'map' %(Pool expected, got no value%)"},
+      {function() local x = mp.Pool.apply(threading.Lock(), f, {}) end,
+       "'apply' %(Pool expected, got Lock%)"},
+      {function() local x = mp.Pool.imap_unordered(setmetatable({}, {}), f, {1}) end,
+       "'imap_unordered' %(Pool expected, got table%)"},
+      {function() local x = mp.AsyncResult.get({}) end, "'get' %(AsyncResult expected, got table%)"},
+      {function() local x = mp.AsyncResult.wait(pool) end, "'wait' %(AsyncResult expected, got Pool%)"},
+      {function() local x = mp.IMapIterator.next(nil) end, "'next' %(IMapIterator expected, got no value%)"},
+      {function() local x = mp.IMapIterator.items(r) end, "'items' %(IMapIterator expected, got AsyncResult%)"},
+    }
+    for _, case in ipairs(cases) do
+      local ok, err = pcall(case[1])
+      assert.is_false(ok)
+      assert.matches(here .. "bad argument #1 to " .. case[2] .. "$", err)
+    end
+    assert.equal(1, r:get(30))
+    assert.equal(1, it:next(30))
+    assert.equal("RUN", pool._state)
+  end)
+
+  it("a pool closed and joined, then collected, is finalized without a crash", function()
+    -- its result thread's handle may be finalized before the pool itself;
+    -- after one collection the pool is still in the exit's list, after two not
+    for _, collections in ipairs{1, 2} do
+      local out, err, status = lua_within(60, ([[
+        for _ = 1, 3 do
+          local pool = multiprocessing.Pool(1)
+          pool:close()
+          pool:join()
+        end
+        for _ = 1, %d do collectgarbage() end
+        print("collected")
+      ]]):format(collections))
+      assert.equal("", err)
+      assert.equal(0, status)
+      assert.equal("collected\n", out)
+    end
   end)
 
   it("a pool left open is stopped at exit", function()

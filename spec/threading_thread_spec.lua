@@ -227,6 +227,39 @@ describe("threading.Thread", function()
       assert.are.equal("fields stay assignable", t.other)
     end
   end)
+
+  it("a finalizer may join a thread whose handle was finalized first", function()
+    -- finalizers run in the reverse order of their objects' creation, so
+    -- the thread's native handle (made by start) goes before 'holder'
+    local joined = {}
+    do
+      local holder = setmetatable({}, {__gc = function(h)
+        joined[#joined + 1] = {h.t:join(), h.t:is_alive()}
+      end})
+      holder.t = threading.Thread{target = function() end}
+      holder.t:start()
+      holder.t:join()
+    end
+    for _ = 1, 3 do collectgarbage() end
+    assert.same({{true, false}}, joined)
+  end)
+
+  it("many finished threads do not keep their native state alive", function()
+    -- each ended thread's state is freed once its handle is collected; this
+    -- checks the life cycle stays sound (the memory figure is in
+    -- scripts/bench/threads/start_join.lua)
+    for round = 1, 3 do
+      local ts = {}
+      for i = 1, 200 do
+        ts[i] = threading.Thread{target = function() return i end}
+        ts[i]:start()
+      end
+      for i = 1, 200 do assert.is_true(ts[i]:join(30)) end
+      ts = nil
+      collectgarbage()
+      assert.equal(1, threading.active_count(), "round " .. round)
+    end
+  end)
 end)
 
 describe("the main thread", function()

@@ -63,16 +63,32 @@ local ORPHAN_CHECK = 1.0  -- seconds between checks that the parent lives
 -- good, while any other that ends (killed, or retired by maxtasksperchild)
 -- is replaced, so that each of the pool's places takes exactly one sentinel.
 local LEFT_ON_SENTINEL = -1
+-- The slot's mark of a worker whose initializer raised: it is not replaced
+-- (its successor would fail the same way, forever); the pool is broken.
+local INIT_FAILED = -2
+-- the task id of the message that carries the initializer's error
+local INIT_ID = 0
+
+-- runs the initializer; false when it raised, after reporting its error
+-- (the worker then leaves quietly: the parent prints the traceback once).
+-- The parent reads the slot of dead workers only, so the mark goes first:
+-- should the message fail, the worker is still not replaced.
+local function run_initializer(resultq, slots, index, initializer, initargs)
+  if initializer == nil then return true end
+  initargs = initargs or {}
+  local ok, res = xpcall(initializer, capture, unpack(initargs, 1, initargs.n or #initargs))
+  if ok then return true end
+  vset(slots, index, INIT_FAILED)
+  send_result(resultq, INIT_ID, false, res)
+  return false
+end
 
 local function worker(taskq, resultq, slots, index, initializer, initargs, maxtasks)
   local parent_pid = os.getppid()
   -- The worker inherited its parent's whole heap: with generational
   -- collection it is marked once, not at every cycle of the worker's churn.
   collectgarbage("generational")
-  if initializer ~= nil then
-    initargs = initargs or {}
-    initializer(unpack(initargs, 1, initargs.n or #initargs))
-  end
+  if not run_initializer(resultq, slots, index, initializer, initargs) then return end
   local done = 0
   while maxtasks == nil or done < maxtasks do
     local got, task = pcall(q_get, taskq, true, ORPHAN_CHECK, slots, index)
@@ -210,26 +226,27 @@ function IMapIterator:init(pool, total, ordered)
   self._sem = mp.Semaphore(0)  -- one release per item arrived
   self._taken = 0
 end
+-- records one item; the caller holds the pool's lock
+local function imap_item(self, pos, item)
+  self._items[pos] = item
+  self._order[#self._order + 1] = pos
+end
+-- Called by the result thread, and by a caller submitting to a broken pool
+-- while that thread fails the pending chunks: the lock keeps _order whole.
 function IMapIterator:_chunk(start, ok, values, tb)
+  local lock, n = self._pool._lock, 0
+  lock:acquire()
   if ok then
     local list = values[1]
-    for i = 1, values[2] do
-      self._items[start + i - 1] = {true, list[i]}
-      self._order[#self._order + 1] = start + i - 1
-      self._sem:release()
-    end
+    n = values[2]
+    for i = 1, n do imap_item(self, start + i - 1, {true, list[i]}) end
   else
     -- a failed chunk: each of its positions raises the error
-    local n = self._chunksize or 1
-    for i = 1, n do
-      local pos = start + i - 1
-      if pos <= self._total then
-        self._items[pos] = {false, values, tb}
-        self._order[#self._order + 1] = pos
-        self._sem:release()
-      end
-    end
+    n = math.min(self._chunksize or 1, self._total - start + 1)
+    for i = 1, n do imap_item(self, start + i - 1, {false, values, tb}) end
   end
+  lock:release()
+  for _ = 1, n do self._sem:release() end
 end
 -- next([timeout]) -> value, position; nothing when all were returned
 function IMapIterator:next(timeout)
@@ -277,18 +294,38 @@ local Pool = Object:extend("Pool")
 mp.Pool = Pool
 Pool._finalize_order = 15  -- before managers, as Python's exit priorities
 
-local function to_list(iterable, n, fname)
-  if type(iterable) == "table" then  -- read only: no copy needed
+-- the input (argument #2) as a list and its length: a table, or an
+-- iterator function (("1 2"):gmatch("%d+")) read to its end. 'after' is
+-- the next argument: a generic-for triple (ipairs(t), pairs(t)) puts its
+-- state there, and such an iterator cannot be read without it.
+local function to_list(iterable, after, fname)
+  local t = type(iterable)
+  if t == "table" then  -- read only: no copy needed
     return iterable, iterable.n or #iterable
-  elseif type(iterable) == "function" then
+  elseif t == "function" and (after == nil or type(after) == "number") then
     local list, len = {}, 0
     for v in iterable do
       len = len + 1
       list[len] = v
     end
     return list, len
+  elseif t == "function" then
+    argerror(2, fname, "table expected, got function", 3)
   end
-  argerror(n, fname, "table or iterator expected, got " .. type(iterable), 3)
+  argerror(2, fname, "table or iterator expected, got " .. class.typename(iterable), 3)
+end
+
+-- chunksize (argument #3): nil or an integer >= 1, as Python's; a huge one
+-- is one chunk, so it is cut to the input's length (no bound overflows)
+local function check_chunksize(chunksize, len, fname)
+  if chunksize == nil then return nil end
+  if type(chunksize) ~= "number" then
+    argerror(3, fname, "number expected, got " .. class.typename(chunksize), 3)
+  end
+  if math.type(chunksize) ~= "integer" or chunksize < 1 then
+    argerror(3, fname, "chunksize must be a positive integer", 3)
+  end
+  return math.min(chunksize, math.max(len, 1))
 end
 
 local function spawn_worker(self, index)
@@ -305,22 +342,65 @@ local function spawn_worker(self, index)
   self._workers[index] = p
 end
 
-local handler_loop
+local handler_loop, result_thread
+
+local POOL_FIELDS = {"processes", "initializer", "initargs", "maxtasksperchild"}
+local POOL_FIELD = {}
+for i, name in ipairs(POOL_FIELDS) do POOL_FIELD[name] = i end
+
+-- Pool's arguments as one table, and the function that raises a bad-argument
+-- error about the i-th: in the named form (a plain table alone) that is
+-- argument #1 naming the field, as Thread{} and Process{} do
+local function pool_options(...)
+  local first = ...
+  if select("#", ...) == 1 and class.is_plain_table(first) then
+    for k in pairs(first) do  -- a misspelt field would be ignored silently
+      if POOL_FIELD[k] == nil then
+        argerror(1, "Pool", ("unexpected field '%s'"):format(tostring(k)), 3)
+      end
+    end
+    return first, function(i, msg)
+      argerror(1, "Pool", ("field '%s': %s"):format(POOL_FIELDS[i], msg), 3)
+    end
+  end
+  local o = {}
+  for i, name in ipairs(POOL_FIELDS) do o[name] = (select(i, ...)) end
+  return o, function(i, msg) argerror(i, "Pool", msg, 3) end
+end
+
+local function callable(v)
+  if type(v) == "function" then return true end
+  local mt = getmetatable(v)
+  return type(mt) == "table" and mt.__call ~= nil
+end
+
+-- the type error of an optional argument, or nil
+local function type_problem(v, want, ok)
+  if v == nil or ok then return nil end
+  return ("%s expected, got %s"):format(want, type(v))
+end
+
+-- checks the options; bad(i, msg) raises about the i-th
+local function check_pool_options(o, bad)
+  local n = o.processes
+  if n ~= nil and math.type(n) ~= "integer" then bad(1, "integer expected, got " .. type(n)) end
+  if n ~= nil and n < 1 then bad(1, "number of processes must be at least 1") end
+  local problem = type_problem(o.initializer, "function", callable(o.initializer))
+  if problem then bad(2, problem) end
+  problem = type_problem(o.initargs, "table", type(o.initargs) == "table")
+  if problem then bad(3, problem) end
+  local m = o.maxtasksperchild
+  if m ~= nil and (math.type(m) ~= "integer" or m < 1) then
+    bad(4, "maxtasksperchild must be a positive int or nil")
+  end
+end
 
 -- Pool([processes=cpu_count()], [initializer], [initargs], [maxtasksperchild])
 -- or Pool{processes=, initializer=, initargs=, maxtasksperchild=}
 function Pool:init(...)
-  local o = mp._options("Pool", {"processes", "initializer", "initargs", "maxtasksperchild"}, ...)
-  local n = o.processes
-  if n == nil then n = mp.cpu_count() or 1 end
-  if math.type(n) ~= "integer" then argerror(1, "Pool", "integer expected, got " .. type(n), 2) end
-  if n < 1 then argerror(1, "Pool", "number of processes must be at least 1", 2) end
-  checktype(o.initializer, "function", 2, "Pool", true)
-  checktype(o.initargs, "table", 3, "Pool", true)
-  if o.maxtasksperchild ~= nil and (math.type(o.maxtasksperchild) ~= "integer"
-                                    or o.maxtasksperchild < 1) then
-    argerror(4, "Pool", "maxtasksperchild must be a positive int or nil", 2)
-  end
+  local o, bad = pool_options(...)
+  check_pool_options(o, bad)
+  local n = o.processes or mp.cpu_count() or 1
   self._processes = n
   self._initializer = o.initializer
   self._initargs = o.initargs
@@ -337,7 +417,7 @@ function Pool:init(...)
   self._state = RUN
   self._owner = getpid()
   for i = 1, n do spawn_worker(self, i) end
-  self._handler = threading.Thread{target = handler_loop, args = {self}, daemon = true,
+  self._handler = threading.Thread{target = result_thread, args = {self}, daemon = true,
                                    name = "PoolResultHandler"}
   self._handler:start()
   mp._finalizers[self] = Pool.terminate
@@ -347,17 +427,29 @@ function Pool:_check_running()
   if self._state ~= RUN then error("Pool not running", 3) end
 end
 
+-- gives a task's outcome to its result (a part of it from 'start' for map)
+local function finish(result, start, ok, value, tb)
+  if start == nil then result:_set(ok, value, tb)
+  else result:_chunk(start, ok, value, tb) end
+end
+
 -- queues one task for 'result' (whose part starts at 'start')
 -- The task table is shared by the callers (submit) and the result thread
 -- (complete): '_lock' guards it, never held while user code runs.
+-- A broken pool (an initializer raised) fails the task at once.
 local function submit(self, result, start, kind, func, args, n)
   local lock = self._lock
   lock:acquire()
-  self._next_id = self._next_id + 1
-  local id = self._next_id
-  self._pending[id] = {result, start}
-  self._npending = self._npending + 1
+  local broken = self._broken
+  local id
+  if broken == nil then
+    self._next_id = self._next_id + 1
+    id = self._next_id
+    self._pending[id] = {result, start}
+    self._npending = self._npending + 1
+  end
   lock:release()
+  if broken then return finish(result, start, false, broken[1], broken[2]) end
   local ok, err = pcall(q_put, self._taskq, {id, kind, func, args, n}, true, nil, id)
   if not ok then
     lock:acquire()
@@ -368,7 +460,10 @@ local function submit(self, result, start, kind, func, args, n)
   end
 end
 
+local break_pool
+
 local function complete(self, id, ok, value, tb)
+  if id == INIT_ID then return break_pool(self, value, tb) end
   local lock = self._lock
   lock:acquire()
   local entry = self._pending[id]
@@ -378,9 +473,49 @@ local function complete(self, id, ok, value, tb)
   end
   lock:release()
   if entry == nil then return end  -- already failed (its worker died)
-  local result, start = entry[1], entry[2]
-  if start == nil then result:_set(ok, value, tb)
-  else result:_chunk(start, ok, value, tb) end
+  finish(entry[1], entry[2], ok, value, tb)
+end
+
+-- the pending task ids, taken under the lock
+local function pending_ids(self)
+  local ids = {}
+  self._lock:acquire()
+  for id in pairs(self._pending) do ids[#ids + 1] = id end
+  self._lock:release()
+  return ids
+end
+
+-- An initializer raised in a worker (err, traceback tb): the pool is
+-- broken. Pending and later tasks fail with the error, and no worker is
+-- started again (each would raise the same, forever); the traceback is
+-- printed once, however many workers report it.
+break_pool = function(self, err, tb)
+  local failure = mp.ProcessError("Pool initializer failed: " .. class.error_text(err))
+  self._lock:acquire()
+  local first = self._broken == nil
+  if first then self._broken = {failure, tb} end
+  self._lock:release()
+  if not first then return end
+  io.stderr:write("multiprocessing.Pool: a worker's initializer failed:\n",
+                  tb or class.error_text(err), "\n")
+  io.stderr:flush()
+  for _, id in ipairs(pending_ids(self)) do complete(self, id, false, failure, tb) end
+end
+
+-- the results already in the queue
+local function drain(self)
+  while not self._resultq:empty() do
+    local ok, msg = pcall(q_get, self._resultq, false)
+    if not ok then break end
+    complete(self, msg[1], msg[2], msg[3], msg[4])
+  end
+end
+
+-- whether the worker that left place i (its slot's last value 'id') gets
+-- a successor: not after a sentinel, a failed initializer, or terminate
+local function replaced(self, id)
+  return id ~= LEFT_ON_SENTINEL and id ~= INIT_FAILED and self._state ~= TERMINATE
+         and self._broken == nil
 end
 
 -- dead workers: fail their task, start another in their place
@@ -391,25 +526,19 @@ local function maintain(self)
   end
   for _, i in ipairs(dead) do
     local code = self._workers[i].exitcode
-    do
-      local id = vget(self._slots, i)
-      if id > 0 then
-        -- its result may be in the queue already: read what is there first
-        while not self._resultq:empty() do
-          local ok, msg = pcall(q_get, self._resultq, false)
-          if not ok then break end
-          complete(self, msg[1], msg[2], msg[3], msg[4])
-        end
-        complete(self, id, false, mp.ProcessError(
-          ("a worker process died (exitcode %d) while running the task"):format(code)),
-          nil)
-        vset(self._slots, i, 0)
-      end
-      self._workers[i] = nil
-      if id ~= LEFT_ON_SENTINEL and self._state ~= TERMINATE then
-        spawn_worker(self, i)
-      end
+    local id = vget(self._slots, i)
+    if id > 0 then
+      drain(self)  -- its result may be in the queue already: read it first
+      complete(self, id, false, mp.ProcessError(
+        ("a worker process died (exitcode %d) while running the task"):format(code)),
+        nil)
+      vset(self._slots, i, 0)
+    elseif id == INIT_FAILED then
+      drain(self)  -- the initializer's error, sent before the worker left
+      if self._broken == nil then break_pool(self, "the initializer failed", nil) end
     end
+    self._workers[i] = nil
+    if replaced(self, id) then spawn_worker(self, i) end
   end
 end
 
@@ -427,15 +556,21 @@ handler_loop = function(self)
       last = now
       maintain(self)
       if self._state == CLOSE and next(self._workers) == nil then
-        while not self._resultq:empty() do
-          local rok, rmsg = pcall(q_get, self._resultq, false)
-          if not rok then break end
-          complete(self, rmsg[1], rmsg[2], rmsg[3], rmsg[4])
-        end
+        drain(self)
         break
       end
     end
   end
+end
+
+-- the result thread's body. Its end is marked: the pool is garbage only
+-- once the thread has ended (the thread holds it), and then its finalizer
+-- has nothing to stop and must not join the thread, whose handle may have
+-- been finalized first in the same collection.
+result_thread = function(self)
+  local ok, err = pcall(handler_loop, self)
+  self._handler_done = true
+  if not ok then error(err, 0) end
 end
 
 -- apply_async(func, [args], [callback], [error_callback]) or
@@ -507,11 +642,9 @@ end
 
 local function map_async(self, fname, kind, func, iterable, chunksize, callback, error_callback)
   checktype(func, "function", 1, fname)
-  local list, len = to_list(iterable, 2, fname)
+  local list, len = to_list(iterable, chunksize, fname)
   if kind == "starmap" then list = star_args(list, len, fname) end
-  if chunksize ~= nil and (math.type(chunksize) ~= "integer" or chunksize < 1) then
-    argerror(3, fname, "chunksize must be a positive integer", 3)
-  end
+  chunksize = check_chunksize(chunksize, len, fname)
   checktype(callback, "function", 4, fname, true)
   checktype(error_callback, "function", 5, fname, true)
   self:_check_running()
@@ -550,10 +683,8 @@ end
 
 local function imap(self, fname, func, iterable, chunksize, ordered)
   checktype(func, "function", 1, fname)
-  local list, len = to_list(iterable, 2, fname)
-  if chunksize ~= nil and (math.type(chunksize) ~= "integer" or chunksize < 1) then
-    argerror(3, fname, "chunksize must be a positive integer", 3)
-  end
+  local list, len = to_list(iterable, chunksize, fname)
+  chunksize = check_chunksize(chunksize, len, fname)
   self:_check_running()
   chunksize = chunksize or 1
   local it = IMapIterator(self, len, ordered)
@@ -584,26 +715,34 @@ function Pool:close()
   end
 end
 
+-- waits for the result thread, unless this is it or it has ended
+local function join_handler(self)
+  local h = self._handler
+  if h and not self._handler_done and h ~= threading.current_thread() then h:join() end
+end
+
 -- terminate(): stops the workers now; unfinished tasks fail
+
 function Pool:terminate()
   if self._owner ~= getpid() then return end
   mp._finalizers[self] = nil
+  -- Once the result thread has ended with every worker gone, there is
+  -- nothing to stop; nor may the thread, the lock or the queues be used:
+  -- at exit, or when the pool is garbage, they may be finalized already.
+  if self._handler_done and next(self._workers) == nil then
+    self._state = TERMINATE
+    return
+  end
   if self._state ~= TERMINATE then
     self._state = TERMINATE
     for _, p in pairs(self._workers) do
       if p.exitcode == nil then pcall(p.terminate, p) end
     end
   end
-  if self._handler and self._handler ~= threading.current_thread() then
-    self._handler:join()
-  end
+  join_handler(self)
   for _, p in pairs(self._workers) do pcall(p.join, p) end
   self._workers = {}
-  local ids = {}
-  self._lock:acquire()
-  for id in pairs(self._pending) do ids[#ids + 1] = id end
-  self._lock:release()
-  for _, id in ipairs(ids) do
+  for _, id in ipairs(pending_ids(self)) do
     complete(self, id, false, mp.ProcessError("the pool was terminated before the task finished"))
   end
 end
@@ -611,15 +750,14 @@ end
 -- join(): after close() or terminate(), waits for the workers to leave
 function Pool:join()
   if self._state == RUN then error("Pool is still running", 2) end
-  if self._handler and self._handler ~= threading.current_thread() then
-    self._handler:join()
-  end
+  join_handler(self)
   for _, p in pairs(self._workers) do pcall(p.join, p) end
 end
 
 Pool.__close = function(self) self:terminate() end
 Pool.__gc = function(self)
-  if rawget(self, "_owner") == getpid() and rawget(self, "_state") ~= TERMINATE then
+  if rawget(self, "_owner") == getpid() and rawget(self, "_state") ~= TERMINATE
+     and not rawget(self, "_handler_done") then
     pcall(Pool.terminate, self)
   end
 end
