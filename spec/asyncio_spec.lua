@@ -277,6 +277,8 @@ describe("asyncio", function()
       run(function()
         local me = asyncio.current_task()
         assert.has_error(function() me:join() end, "a task cannot join itself")
+        local _, err = pcall(function() me:join() end)
+        assert.matches("asyncio_spec%.lua:%d+: a task cannot join itself", err)
       end)
     end)
 

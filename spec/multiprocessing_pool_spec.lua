@@ -229,6 +229,10 @@ describe("multiprocessing.Pool", function()
     for i = 1, 6 do rs[i] = pool:apply_async(function(x) time.sleep(0.01) return x end, {i}) end
     pool:close()
     assert.has_error(function() pool:apply(square, {1}) end, "Pool not running")
+    -- the error points at the caller's line, not inside the library
+    local ok, err = pcall(function() local r = pool:map(square, {1}); return r end)
+    assert.is_false(ok)
+    assert.matches("multiprocessing_pool_spec%.lua:%d+: Pool not running", err)
     pool:join()
     for i = 1, 6 do assert.equal(i, rs[i]:get(0)) end
     assert.equal(0, #mp.active_children())

@@ -311,7 +311,7 @@ end
 local run_batch  -- the native scheduler, set up below
 
 local function new_task(loop, f, ...)
-  if loop._closed then error("Event loop is closed", 3) end
+  if loop._closed then class.caller_error("Event loop is closed") end
   task_count = task_count + 1
   local task = setmetatable({
     nil, nil,  -- room in the array part for a first done callback
@@ -381,9 +381,9 @@ local function stop_waiting(me, task) remove_cb(task, wake_waiter, me) end
 -- waits, inside a task, until 'task' has ended
 local function wait_done(me, task, what)
   if task._state == FINISHED then return end
-  if task == me then error("a task cannot " .. what .. " itself", 3) end
+  if task == me then class.caller_error("a task cannot " .. what .. " itself") end
   if task._loop ~= me._loop then
-    error("the task belongs to a different event loop", 3)
+    class.caller_error("the task belongs to a different event loop")
   end
   add_cb(task, wake_waiter, me)
   if suspend(me, stop_waiting, task) == CANCEL then raise_cancelled(me) end
@@ -500,7 +500,7 @@ function Loop:init()
 end
 
 local function check_open(loop)
-  if loop._closed then error("Event loop is closed", 3) end
+  if loop._closed then class.caller_error("Event loop is closed") end
 end
 
 -- The loop would wait with nothing that could end the wait (no timer, no

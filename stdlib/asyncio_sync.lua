@@ -33,7 +33,7 @@ local function bind(prim, me, name)
   if loop == nil then
     prim._loop = me._loop
   elseif loop ~= me._loop then
-    error(name .. " is bound to a different event loop", 3)
+    class.caller_error(name .. " is bound to a different event loop")
   end
 end
 

@@ -424,7 +424,7 @@ function Pool:init(...)
 end
 
 function Pool:_check_running()
-  if self._state ~= RUN then error("Pool not running", 3) end
+  if self._state ~= RUN then class.caller_error("Pool not running") end
 end
 
 -- gives a task's outcome to its result (a part of it from 'start' for map)
