@@ -288,6 +288,30 @@ describe("multiprocessing.Pool", function()
     assert.equal("tagged", pool:apply(function() return _G.WORKER_TAG end))
   end)
 
+  it("a daemon thread still using a pool at exit is abandoned quietly", function()
+    -- the exit terminates the pool under the daemon thread, whose map then
+    -- fails: nothing is reported, as for Python's daemon threads; an error
+    -- in a non-daemon thread is still reported
+    local out, err, status = lua_within(60, [[
+      local pool = multiprocessing.Pool(2)
+      local mapped = threading.Event()
+      threading.Thread{target = function()
+        while true do
+          pool:map(function(x) return x * 2 end, {1, 2, 3, 4})
+          mapped:set()
+        end
+      end, daemon = true}:start()
+      mapped:wait()
+      threading.Thread{target = function() error("reported") end}:start()
+      print("main done")
+    ]])
+    assert.equal("main done\n", out)
+    assert.equal(0, status)
+    assert.matches("Exception in thread Thread%-2", err)
+    assert.matches("reported", err)
+    assert.equal(1, count(err, "Exception in thread"))
+  end)
+
   it("the course example: apply_async with callback, close, join", function()
     -- the tasks wait for "end" to be printed (an event, where a sleep of
     -- 0.01 s in Foo could end before a stalled main thread printed it)

@@ -136,6 +136,11 @@ local next_count = native.next_count
 local main_done  -- an Event set when the main chunk ends (made below)
 local active = {}      -- ident -> Thread, for started threads not yet ended
 local shutting_down = false
+-- set once the non-daemon threads have all ended at exit: the daemon threads
+-- left are being abandoned, and what they raise from then on (a Pool
+-- terminated by the exit under them) is not reported, as Python's daemon
+-- threads are stopped silently at finalization
+local abandoning = false
 
 local Thread = Object:extend("Thread")
 M.Thread = Thread
@@ -185,6 +190,7 @@ local function hook_args(self, info)
 end
 
 local function report(self, info)
+  if abandoning and rawget(self, "_daemon") then return end
   if type(info) ~= "table" then  -- a memory error skips the handler
     info = {error = info, traceback = tostring(info)}
   end
@@ -345,6 +351,7 @@ function M._shutdown()
     if waiting == nil then break end
     waiting:join()
   end
+  abandoning = true
 end
 
 -- called in a child process right after fork (multiprocessing): only the
@@ -363,7 +370,7 @@ function M._after_fork()
     cur._is_main = true
   end
   cur.native_id = native.get_native_id()
-  shutting_down = false
+  shutting_down, abandoning = false, false
 end
 
 M._time = require("cthreads.native.time")
