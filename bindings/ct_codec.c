@@ -23,6 +23,14 @@
 **         function), received as the receiver's globals
 **   SHM varint kind, varint offset: a multiprocessing object in the arena
 **   EXT varint kind, u32 length, payload: another sendable handle
+**   CLASS varint length, identity, then the class as a TABLE: a class of
+**         stdlib/class.lua (as a value or as a metatable), received as
+**         the receiver's own class of that identity when it has one (its
+**         ordinal then stands for that class, and the copy is dropped),
+**         else as the copy, which the receiver records under the identity
+**   CLASSREF varint length, identity, varint length, name: a class whose
+**         copy could not be encoded (a field that cannot be sent): only
+**         a receiver that has the class can take it
 ** Values that are none of these (coroutines, C functions outside the
 ** standard library, foreign userdata) are refused with "cannot send a
 ** value of type X to another process".
@@ -39,7 +47,7 @@
 
 enum {
   T_NIL = 0, T_FALSE, T_TRUE, T_INT, T_FLOAT, T_STR, T_TABLE, T_REF, T_LFUNC,
-  T_NAMED, T_ENV, T_SHM, T_EXT, T_UPREF
+  T_NAMED, T_ENV, T_SHM, T_EXT, T_UPREF, T_CLASS, T_CLASSREF
 };
 #define SHARED 0x80
 #define MAX_DEPTH 400
@@ -197,6 +205,24 @@ static int pmap_put (pmap *m, const void *k, uint64_t v) {
   return 1;
 }
 
+/* drops the entries whose value is 'limit' << shift or more */
+static int pmap_prune (pmap *m, uint64_t limit, int shift) {
+  pmap nm = {NULL, NULL, 0, 0};
+  size_t i;
+  for (i = 0; i < m->cap; i++) {
+    if (m->keys[i] != NULL && (m->vals[i] >> shift) < limit &&
+        !pmap_put(&nm, m->keys[i], m->vals[i])) {
+      free(nm.keys);
+      free(nm.vals);
+      return 0;
+    }
+  }
+  free(m->keys);
+  free(m->vals);
+  *m = nm;
+  return 1;
+}
+
 static void pmap_free (pmap *m) {
   free(m->keys);
   free(m->vals);
@@ -348,7 +374,7 @@ typedef struct enc {
   char *err;
   size_t errsize;
   int depth;
-  int v2n, dumps;          /* stack indices */
+  int v2n, dumps, ids;     /* stack indices */
   uint32_t next;           /* next ordinal */
   pmap seen;               /* table/function -> ordinal */
   pmap upvals;             /* upvalue id -> ordinal << 8 | index */
@@ -710,6 +736,56 @@ static void enc_userdata (enc *e, int idx) {
   unsupported(e, idx);
 }
 
+/* undoes the encoding since the state saved in 'to', when the buffer
+   held 'len' bytes */
+static void rollback (enc *e, const enc *to, size_t len) {
+  size_t i;
+  for (i = to->nshm; i < e->nshm; i++) ct_shm_decref(e->shm[i]);
+  e->nshm = to->nshm;
+  if (!pmap_prune(&e->seen, to->next, 0) || !pmap_prune(&e->upvals, to->next, 8)) {
+    nomem(e);
+    return;
+  }
+  e->b->len = len;
+  e->next = to->next;
+  e->ntag = to->ntag;
+  e->depth = to->depth;
+  e->failed = 0;
+}
+
+/* the class at 'idx', whose identity is at 'id': CLASS and a copy, or
+   CLASSREF when a field of the class cannot be sent (as pickle, which
+   sends a class by name only, sends its instances) */
+static void enc_class (enc *e, int idx, int id) {
+  lua_State *L = e->L;
+  enc saved = *e;
+  size_t start = e->b->len;
+  int top = lua_gettop(L);
+  size_t len;
+  const char *s = lua_tolstring(L, id, &len);
+  put_byte(e, T_CLASS);
+  put_varint(e, len);
+  put(e, s, len);
+  enc_table(e, idx);
+  if (!e->failed) return;
+  lua_settop(L, top);
+  rollback(e, &saved, start);
+  if (e->failed) return;
+  new_ordinal(e, lua_topointer(L, idx));
+  put_byte(e, T_CLASSREF);
+  put_varint(e, len);
+  put(e, s, len);
+  lua_pushliteral(L, "__name");
+  if (lua_rawget(L, idx) != LUA_TSTRING) {
+    lua_pop(L, 1);
+    lua_pushliteral(L, "?");
+  }
+  s = lua_tolstring(L, -1, &len);
+  put_varint(e, len);
+  put(e, s, len);
+  lua_pop(L, 1);
+}
+
 static void enc_value (enc *e, int idx) {
   lua_State *L = e->L;
   int t = lua_type(L, idx);
@@ -781,7 +857,20 @@ static void enc_value (enc *e, int idx) {
         fail(e, "%s", "value nested too deeply to send to another process");
         return;
       }
-      if (t == LUA_TTABLE) enc_table(e, idx);
+      if (t == LUA_TTABLE) {
+        int cls = 0;
+        if (lua_getmetatable(L, idx)) {  /* every class has one */
+          lua_pop(L, 1);
+          lua_pushvalue(L, idx);
+          if (lua_rawget(L, e->ids) == LUA_TSTRING) cls = lua_gettop(L);
+          else lua_pop(L, 1);
+        }
+        if (cls) {
+          enc_class(e, idx, cls);
+          lua_pop(L, 1);
+        }
+        else enc_table(e, idx);
+      }
       else if (t == LUA_TFUNCTION) enc_function(e, idx);
       else enc_userdata(e, idx);
       e->depth--;
@@ -808,6 +897,8 @@ int ct_encode (lua_State *L, int idx, ct_buf *b, char *err, size_t errsize) {
   e.v2n = lua_gettop(L);
   push_dumps(L);
   e.dumps = lua_gettop(L);
+  ct_class_push_ids(L);
+  e.ids = lua_gettop(L);
   enc_value(&e, idx);
   lua_settop(L, top);
   pmap_free(&e.seen);
@@ -831,7 +922,7 @@ typedef struct dec {
   int depth;
   uint32_t next;
   int refs;        /* stack slot: nil until a shared object appears */
-  int n2v;
+  int n2v, by_id;  /* stack slots */
   const char *err;
   char errbuf[160];
 } dec;
@@ -869,19 +960,23 @@ static int get_bytes (dec *d, size_t n, const char **s) {
   return 1;
 }
 
-static void remember (dec *d, uint32_t ord) {
+/* the value at 'idx' is the object of ordinal 'ord' */
+static void remember (dec *d, uint32_t ord, int idx) {
   lua_State *L = d->L;
+  idx = lua_absindex(L, idx);
   if (lua_type(L, d->refs) != LUA_TTABLE) {
     lua_newtable(L);
     lua_replace(L, d->refs);
   }
-  lua_pushvalue(L, -1);
+  lua_pushvalue(L, idx);
   lua_rawseti(L, d->refs, (lua_Integer)ord);
 }
 
 static int dec_value (dec *d);
 
-static int dec_table (dec *d, int shared) {
+/* 'as': 0, or the stack slot of the value that the table's ordinal stands
+   for (a class the receiver has: the table is a copy to be dropped) */
+static int dec_table (dec *d, int shared, int as) {
   lua_State *L = d->L;
   uint32_t narr, nhash, i, j;
   const char *s;
@@ -900,7 +995,7 @@ static int dec_table (dec *d, int shared) {
   lua_createtable(L, (int)narr, (int)nhash);
   t = lua_gettop(L);
   tab = ct_fast_table(L, t);  /* its array part holds exactly narr slots */
-  if (shared) remember(d, d->next);
+  if (shared) remember(d, d->next, as ? as : t);
   d->next++;
   if (packed == PACKED_INTS) {
     for (i = 0; i < narr; i++, d->p += 8) {
@@ -967,7 +1062,7 @@ static int dec_function (dec *d, int shared) {
     return 0;
   }
   f = lua_gettop(L);
-  if (shared) remember(d, d->next);
+  if (shared) remember(d, d->next, f);
   d->next++;
   if (!get_varint(d, &nups)) return 0;
   if (nups > 255 || (nups > 0 && lua_getupvalue(L, f, (int)nups) == NULL))
@@ -993,6 +1088,30 @@ static int dec_function (dec *d, int shared) {
       lua_setupvalue(L, f, (int)i);
     }
   }
+  return 1;
+}
+
+/* a CLASS: pushes the receiver's class of that identity, or the copy
+   that follows (recorded under the identity) when there is none */
+static int dec_class (dec *d) {
+  lua_State *L = d->L;
+  uint64_t len;
+  const char *s;
+  int id, tag, ok;
+  if (!get_varint(d, &len) || !get_bytes(d, (size_t)len, &s)) return 0;
+  if (!get_byte(d, &tag) || (tag & ~SHARED) != T_TABLE) return bad(d, "malformed message");
+  lua_pushlstring(L, s, (size_t)len);
+  id = lua_gettop(L);
+  lua_pushvalue(L, id);
+  lua_rawget(L, d->by_id);
+  if (++d->depth > MAX_DEPTH) return bad(d, "message nested too deeply");
+  ok = dec_table(d, tag & SHARED, lua_isnil(L, id + 1) ? 0 : id + 1);
+  d->depth--;
+  if (!ok) return 0;
+  if (lua_isnil(L, id + 1)) ct_class_record(L, -1, id);
+  else lua_pop(L, 1);  /* the copy */
+  lua_replace(L, id);
+  lua_settop(L, id);
   return 1;
 }
 
@@ -1028,9 +1147,28 @@ static int dec_value (dec *d) {
     case T_LFUNC: {
       int ok;
       if (++d->depth > MAX_DEPTH) return bad(d, "message nested too deeply");
-      ok = tag == T_TABLE ? dec_table(d, shared) : dec_function(d, shared);
+      ok = tag == T_TABLE ? dec_table(d, shared, 0) : dec_function(d, shared);
       d->depth--;
       return ok;
+    }
+    case T_CLASS:
+      return dec_class(d);
+    case T_CLASSREF: {
+      const char *name;
+      uint64_t nlen;
+      if (!get_varint(d, &v) || !get_bytes(d, (size_t)v, &s) ||
+          !get_varint(d, &nlen) || !get_bytes(d, (size_t)nlen, &name)) return 0;
+      lua_pushlstring(L, s, (size_t)v);
+      if (lua_rawget(L, d->by_id) != LUA_TTABLE) {
+        snprintf(d->errbuf, sizeof d->errbuf,
+                 "received an object of class '%.*s', which this process does not "
+                 "have and which could not be copied", (int)(nlen > 60 ? 60 : nlen), name);
+        d->err = d->errbuf;
+        return 0;
+      }
+      if (shared) remember(d, d->next, -1);
+      d->next++;
+      return 1;
     }
     case T_REF:
       if (!get_varint(d, &v)) return 0;
@@ -1096,12 +1234,14 @@ int ct_decode (lua_State *L, const char *p, size_t n, int adopt,
   d.n2v = lua_gettop(L);
   lua_pushnil(L);
   d.refs = lua_gettop(L);
+  ct_class_push_by_id(L);
+  d.by_id = lua_gettop(L);
   if (!dec_value(&d) || (d.p != d.end && bad(&d, "malformed message (trailing bytes)") == 0)) {
     snprintf(err, errsize, "%s", d.err ? d.err : "malformed message");
     lua_settop(L, top);
     return 0;
   }
-  lua_replace(L, top + 1);  /* the value over the name map */
+  lua_replace(L, top + 1);  /* the value over the name map (refs, classes) */
   lua_settop(L, top + 1);
   return 1;
 }
@@ -1123,6 +1263,13 @@ static int skip_value (dec *d) {
       if (!get_varint(d, &v) || !get_bytes(d, (size_t)v, &s)) return 0;
       break;
     case T_REF: if (!get_varint(d, &v)) return 0; break;
+    case T_CLASS:  /* the identity, then the copy */
+      if (!get_varint(d, &v) || !get_bytes(d, (size_t)v, &s) || !skip_value(d)) return 0;
+      break;
+    case T_CLASSREF:  /* the identity and the name */
+      if (!get_varint(d, &v) || !get_bytes(d, (size_t)v, &s) ||
+          !get_varint(d, &v) || !get_bytes(d, (size_t)v, &s)) return 0;
+      break;
     case T_TABLE: {
       uint32_t narr, nhash;
       if (!get_bytes(d, 8, &s)) return 0;

@@ -45,6 +45,13 @@ typedef struct ct_codec_ext {
 } ct_codec_ext;
 void ct_codec_register_ext (int id, const ct_codec_ext *ext);
 
+/* Classes (bindings/ct_class.c): push the map from a class to its
+   identity (a string), or the one from an identity to its class; record
+   enters the class at 'cls' under the identity at 'id' in both. */
+void ct_class_push_ids (lua_State *L);
+void ct_class_push_by_id (lua_State *L);
+void ct_class_record (lua_State *L, int cls, int id);
+
 /* buffers reused by a thread; put them back when done */
 ct_buf ct_buf_take (void);
 void ct_buf_give (ct_buf *b);

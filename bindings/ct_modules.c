@@ -14,6 +14,7 @@ int luaopen_ct_threading (lua_State *L);
 int luaopen_ct_aio (lua_State *L);
 int luaopen_ct_multiprocessing (lua_State *L);
 int luaopen_ct_queue (lua_State *L);
+int luaopen_ct_class (lua_State *L);
 void ct_open_os_additions (lua_State *L);
 void ct_open_print (lua_State *L);
 void ct_open_require (lua_State *L);
@@ -24,6 +25,7 @@ static const luaL_Reg natives[] = {
   {"cthreads.native.asyncio", luaopen_ct_aio},
   {"cthreads.native.multiprocessing", luaopen_ct_multiprocessing},
   {"cthreads.native.queue", luaopen_ct_queue},
+  {"cthreads.native.class", luaopen_ct_class},
   {NULL, NULL}
 };
 

@@ -42,6 +42,121 @@ describe("classes", function()
     assert.matches("class 'B'", tostring(B))
   end)
 
+  it("a metamethod defined on a class after it was extended reaches every subclass", function()
+    local Base = Object:extend("Base")
+    local Sub = Base:extend("Sub")
+    local Leaf = Sub:extend("Leaf")
+    local before = Leaf()  -- instances made earlier see it too
+    assert.matches("^<Leaf object at ", tostring(before))
+    function Base:__tostring() return "a " .. getmetatable(self).__name end
+    assert.equal("a Base", tostring(Base()))
+    assert.equal("a Sub", tostring(Sub()))
+    assert.equal("a Leaf", tostring(before))
+    -- defined again, as Python rebinds a dunder
+    function Base:__tostring() return "base2" end
+    assert.equal("base2", tostring(Leaf()))
+    -- a subclass made afterwards starts with it
+    assert.equal("base2", tostring(Leaf:extend("Later")()))
+  end)
+
+  it("every kind of metamethod is passed down, through any way of assigning it", function()
+    local Base = Object:extend("Base")
+    local Leaf = Base:extend("Mid"):extend("Leaf")
+    local a, b = Leaf(), Leaf()
+    a.n, b.n = 1, 2
+    Base.__eq = function(x, y) return x.n % 2 == y.n % 2 end
+    Base.__lt = function(x, y) return x.n < y.n end
+    Base.__le = function(x, y) return x.n <= y.n end
+    Base.__len = function(x) return x.n * 10 end
+    Base.__concat = function(x, y) return tostring(x.n) .. "+" .. tostring(y.n) end
+    Base.__call = function(x, y) return x.n + y end
+    Base.__add = function(x, y) return x.n + y.n end
+    Base.__unm = function(x) return -x.n end
+    Base["__idiv"] = function() return "idiv" end  -- a key that is not a constant
+    rawset(Base, "__mod", function() return "raw" end)  -- raw: not passed down
+    local closed = {}
+    Base.__close = function(x) closed[#closed + 1] = x.n end
+    assert.is_false(a == b)
+    b.n = 3
+    assert.is_true(a == b)
+    assert.is_true(a < b)
+    assert.is_true(a <= b)
+    assert.equal(10, #a)
+    assert.equal("1+3", a .. b)
+    assert.equal(8, a(7))
+    assert.equal(4, a + b)
+    assert.equal(-3, -b)
+    assert.equal("idiv", a // b)
+    assert.has_error(function() return a % b end)
+    do local _ <close> = a end
+    assert.same({1}, closed)
+  end)
+
+  it("a subclass's own metamethod wins over its base's, whenever either is defined", function()
+    local Base = Object:extend("Base")
+    local Sub = Base:extend("Sub")
+    local Leaf = Sub:extend("Leaf")
+    local Other = Base:extend("Other")
+    function Sub:__tostring() return "sub's own" end
+    function Base:__tostring() return "base's" end
+    assert.equal("base's", tostring(Base()))
+    assert.equal("sub's own", tostring(Sub()))
+    assert.equal("sub's own", tostring(Leaf()))  -- inherits from the nearest
+    assert.equal("base's", tostring(Other()))
+    function Base:__tostring() return "base's again" end
+    assert.equal("sub's own", tostring(Leaf()))
+    assert.equal("base's again", tostring(Other()))
+    -- defined on the subclass after the base's
+    function Other:__tostring() return "other's own" end
+    function Base:__tostring() return "base's third" end
+    assert.equal("other's own", tostring(Other()))
+  end)
+
+  it("a metamethod set to nil is no longer inherited; the next one up is", function()
+    local Base = Object:extend("Base")
+    local Sub = Base:extend("Sub")
+    local Leaf = Sub:extend("Leaf")
+    Base.__eq = function() return true end
+    function Base:__tostring() return "base" end
+    function Sub:__tostring() return "sub" end
+    assert.is_true(Leaf() == Leaf())
+    Base.__eq = nil
+    assert.is_false(Leaf() == Leaf())
+    assert.is_nil(rawget(Leaf, "__eq"))
+    Sub.__tostring = nil  -- Base's again
+    assert.equal("base", tostring(Leaf()))
+    Base.__tostring = nil  -- Object's default
+    assert.matches("^<Leaf object at ", tostring(Leaf()))
+    assert.matches("^<Base object at ", tostring(Base()))
+  end)
+
+  it("builtin classes' subclasses pass metamethods down too", function()
+    local T = threading.Thread:extend("T")
+    local U = T:extend("U")
+    function T:__tostring() return "T:" .. self.name end
+    assert.equal("T:u1", tostring(U{name = "u1"}))
+    local t = U{target = function() end}
+    t:start()
+    t:join()
+    -- Thread's own __newindex still reaches U
+    assert.has_error(function() t.daemon = true end, "cannot set daemon status of active thread")
+  end)
+
+  it("subclasses are tracked weakly: a class no longer used is collected", function()
+    local Base = Object:extend("Base")
+    local alive = setmetatable({}, {__mode = "k"})
+    for i = 1, 20 do
+      local cls = Base:extend("Tmp" .. i)
+      alive[cls] = true
+      alive[cls:extend("TmpSub" .. i)] = true
+    end
+    collectgarbage()
+    collectgarbage()
+    assert.is_nil(next(alive))
+    function Base:__tostring() return "still works" end
+    assert.equal("still works", tostring(Base:extend("After")()))
+  end)
+
   it("extend checks its argument", function()
     assert.has_error(function() Object:extend(42) end,
       "bad argument #1 to 'extend' (string expected, got number)")

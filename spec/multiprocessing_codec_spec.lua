@@ -45,6 +45,39 @@ local function both(name, f)
   it(name .. " (Pipe)", function() f(via_pipe) end)
 end
 
+-- sends v to a child that runs prepare() first; the child answers with
+-- {check(v), v}; returns check's table and v as they came back
+local function checked_by_child(transport, v, check, prepare)
+  prepare = prepare or function() end
+  local r
+  if transport == "Queue" then
+    local inq, outq = mp.Queue(), mp.Queue()
+    r = with_child(function() prepare() local got = inq:get() outq:put({check(got), got}) end,
+                   function() inq:put(v) return outq:get(true, 30) end)
+  else
+    local a, b = mp.Pipe()
+    r = with_child(function() prepare() local got = b:recv() b:send({check(got), got}) end,
+                   function()
+                     a:send(v)
+                     assert.is_true(a:poll(30))
+                     return a:recv()
+                   end)
+    a:close()
+    b:close()
+  end
+  return r[1], r[2]
+end
+
+local function both_ways(name, f)
+  for _, transport in ipairs({"Queue", "Pipe"}) do
+    it(name .. " (" .. transport .. ")", function()
+      f(function(v, check, prepare) return checked_by_child(transport, v, check, prepare) end)
+    end)
+  end
+end
+
+local Object = require("cthreads.class").Object
+
 describe("multiprocessing values", function()
   after_each(no_children_left)
 
@@ -241,6 +274,186 @@ describe("multiprocessing values", function()
     assert.equal(9, v.value)
     t.ev:set()
     assert.is_true(ev:is_set())
+  end)
+
+  both_ways("instances keep their class, the receiver's own, both ways", function(exchange)
+    local Point = Object:extend("Point")
+    function Point:init(x, y) self.x, self.y = x, y end
+    function Point:sum() return self.x + self.y end
+    local P3 = Point:extend("P3")
+    local P4 = P3:extend("P4")  -- a subclass of a subclass
+    local shared = Point(1, 2)
+    local v = {p = shared, again = shared, deep = P4(3, 4), cls = P3,
+               nested = {{Point(5, 6)}, {list = {P3(7, 8)}}}}
+    v.nested.back = v  -- a cycle through the instances' table
+    local seen, back = exchange(v, function(got)
+      return {Point:is(got.p), got.p:isinstance(Point), getmetatable(got.p) == Point,
+              got.p == got.again, getmetatable(got.deep) == P4, P3:is(got.deep),
+              got.cls == P3, getmetatable(got.nested[1][1]) == Point,
+              getmetatable(got.nested[2].list[1]) == P3, got.nested.back == got,
+              got.deep:sum()}
+    end)
+    assert.same({true, true, true, true, true, true, true, true, true, true, 7}, seen)
+    assert.equal(Point, getmetatable(back.p))
+    assert.equal(back.p, back.again)
+    assert.not_equal(shared, back.p)  -- the instance itself is a copy
+    assert.equal(P4, getmetatable(back.deep))
+    assert.is_true(Point:is(back.deep))
+    assert.equal(P3, back.cls)
+    assert.equal(Point, getmetatable(back.nested[1][1]))
+    assert.equal(P3, getmetatable(back.nested[2].list[1]))
+    assert.equal(back, back.nested.back)
+    assert.equal(15, back.nested[2].list[1]:sum())
+  end)
+
+  both_ways("class fields are the receiver's class's", function(exchange)
+    local Counter = Object:extend("Counter")
+    Counter.count = 1
+    Counter.registry = {}
+    function Counter:total() return Counter.count end
+    local c = Counter()
+    Counter.count = 2  -- after the child started: ours only
+    local seen, back = exchange(c, function(got)
+      return {got.count, got:total(), got.registry == Counter.registry}
+    end, function() Counter.count = 100 end)
+    assert.same({100, 100, true}, seen)
+    assert.equal(2, back.count)
+    assert.equal(Counter.registry, back.registry)
+    Counter.count = 3
+    assert.equal(3, back:total())
+  end)
+
+  it("a class made after the fork arrives as a copy, the same one for every message", function()
+    local Point = Object:extend("Point")
+    function Point:sum() return self.x + self.y end
+    local q, reply = mp.Queue(), mp.Queue()
+    local first, second, cls
+    with_child(function()
+      local Late = Point:extend("Late")
+      function Late:twice() return 2 * self:sum() end
+      q:put(setmetatable({x = 1, y = 2}, Late))
+      q:put({setmetatable({x = 3, y = 4}, Late), Late})
+      -- our own Late comes back as itself
+      local mine = reply:get()
+      q:put({getmetatable(mine) == Late, Late:is(mine)})
+    end, function()
+      first = q:get(true, 30)
+      local msg = q:get(true, 30)
+      second, cls = msg[1], msg[2]
+      assert.equal("Late", getmetatable(first).__name)
+      assert.equal(6, first:twice())
+      assert.is_true(Point:is(first))  -- its base is ours
+      assert.equal(Point, getmetatable(first).super)
+      assert.equal(getmetatable(first), getmetatable(second))
+      assert.equal(cls, getmetatable(second))
+      assert.is_true(cls:is(first))
+      reply:put(second)
+      assert.same({true, true}, q:get(true, 30))
+    end)
+  end)
+
+  it("instances pass between children, each getting its own class", function()
+    local Point = Object:extend("Point")
+    Point.where = "parent"
+    local q, results = mp.Queue(), mp.Queue()
+    local sender = mp.Process(function() q:put({Point(), Point}) end)
+    local receiver = mp.Process(function()
+      Point.where = "receiver"
+      local got = q:get(true, 30)
+      results:put({getmetatable(got[1]) == Point, got[2] == Point, got[1].where})
+    end)
+    sender:start()
+    receiver:start()
+    local r = results:get(true, 30)
+    sender:join()
+    receiver:join()
+    assert.same({true, true, "receiver"}, r)
+    assert.equal(0, sender.exitcode)
+    assert.equal(0, receiver.exitcode)
+  end)
+
+  it("Pool tasks and results keep their classes, even classes made after the workers", function()
+    local Point = Object:extend("Point")
+    function Point:init(x) self.x = x end
+    local pool <close> = mp.Pool(2)
+    local Late = Point:extend("Late")
+    local r = pool:map(function(x) return Point(x * 2) end, {1, 2, 3})
+    assert.equal(Point, getmetatable(r[1]))
+    assert.equal(6, r[3].x)
+    r = pool:apply(function(a, b) return {a, b, getmetatable(b).__name, Point:is(b)} end,
+                   {Point(1), Late(2)})
+    assert.equal(Point, getmetatable(r[1]))
+    assert.equal(Late, getmetatable(r[2]))  -- a copy there, ours again here
+    assert.same({"Late", true}, {r[3], r[4]})
+    pool:close()
+    pool:join()
+  end)
+
+  it("a Manager keeps instances, of classes made before or after it started", function()
+    local Point = Object:extend("Point")
+    function Point:init(x) self.x = x end
+    function Point:get() return self.x end
+    local m <close> = mp.Manager()
+    local Late = Point:extend("Late")
+    local d, l = m:dict(), m:list()
+    d.p, d.late = Point(1), Late(2)
+    l:append(Late(3))
+    assert.equal(Point, getmetatable(d.p))
+    assert.equal(Late, getmetatable(d.late))
+    assert.equal(Late, getmetatable(l[1]))
+    assert.equal(3, l[1]:get())
+    local ok = with_child(function()
+      assert(getmetatable(d.late) == Late and Point:is(d.p))
+    end, function() return true end)
+    assert.is_true(ok)
+  end)
+
+  it("a class holding a value that cannot be sent goes by reference alone", function()
+    local Account = Object:extend("Account")
+    Account.lock = threading.Lock()  -- not sendable: the class cannot be copied
+    function Account:init(n) self.n = n end
+    local Sub = Account:extend("Sub")
+    local back = via_queue({Account(1), Sub(2), Account})
+    assert.equal(Account, getmetatable(back[1]))
+    assert.equal(Sub, getmetatable(back[2]))
+    assert.equal(Account, back[3])
+    assert.equal(Account.lock, back[2].lock)
+    -- a receiver without the class cannot take it, and says which
+    local q = mp.Queue()
+    with_child(function()
+      local Late = Account:extend("Late")
+      Late.co = coroutine.create(print)
+      q:put(Late(3))
+      q:put("after")
+    end, function()
+      local ok, err = pcall(q.get, q, true, 30)
+      assert.is_false(ok)
+      assert.matches("received an object of class 'Late', which this process does not have",
+                     err, 1, true)
+      assert.equal("after", q:get(true, 30))
+    end)
+  end)
+
+  it("refuses malformed class messages", function()
+    local a, b = mp.Pipe()
+    local cases = {
+      "\14",                      -- no identity
+      "\14\5ab",                   -- a truncated identity
+      "\14\1x\3abc",               -- a class that is not a table
+      "\14\1x",                   -- no table
+      "\15\1x\1Y",                -- by reference, from nowhere
+      "\15\1x",                   -- by reference, no name
+    }
+    for _, bytes in ipairs(cases) do
+      a:send_bytes(bytes)
+      local ok, err = pcall(b.recv, b)
+      assert.is_false(ok)
+      assert.is_string(err)
+    end
+    a:send("still fine")
+    assert.equal("still fine", b:recv())
+    a:close()
+    b:close()
   end)
 
   it("passes objects made after a child started to that child", function()

@@ -8,14 +8,22 @@
 -- A class is a table that is also the metatable of its instances; methods
 -- are found through __index (the class, then its ancestors). Metamethods
 -- (__tostring, __close, __eq, ...) are copied down when a class is
--- extended, because Lua looks them up without __index.
+-- extended, because Lua looks them up without __index; one assigned later
+-- (or set to nil) is copied again to every subclass that does not define
+-- its own, as a Python subclass sees a dunder added to its base.
+--
+-- Every class has an identity (cthreads.native.class) by which it crosses
+-- processes by reference: a process that has the class receives instances
+-- of it as instances of its own class.
 
 -- kept here: a script that clears its globals must not break the library
 local type, error, pairs, getmetatable, setmetatable, rawget, rawset, rawequal =
       type, error, pairs, getmetatable, setmetatable, rawget, rawset, rawequal
 
-local select, unpack, pcall, tostring, ipairs = select, table.unpack, pcall, tostring, ipairs
+local select, unpack, pcall, tostring, ipairs, next = select, table.unpack, pcall, tostring, ipairs, next
+local byte = string.byte
 local getinfo = debug.getinfo
+local register = require("cthreads.native.class").register
 local M = {}
 
 local function class_tostring(cls)
@@ -28,10 +36,73 @@ local function construct(cls, ...)
   return obj
 end
 
+-- the "__" fields that a subclass takes from its parent
+local function inherited(k)
+  if type(k) ~= "string" then return false end
+  local a, b = byte(k, 1, 2)
+  return a == 95 and b == 95 and k ~= "__index" and k ~= "__name" and k ~= "__getters"
+end
+
+-- per class: the inherited fields it defines itself, and its direct
+-- subclasses (weak: a class is collected like any table)
+local weak_keys = {__mode = "k"}
+local own = setmetatable({}, weak_keys)
+local subclasses = setmetatable({}, weak_keys)
+
+-- copies cls's field k to the subclasses below it that do not define
+-- their own (each reads its parent's current value)
+local function copy_down(cls, k)
+  local subs = subclasses[cls]
+  if subs == nil or next(subs) == nil then return end
+  for sub in pairs(subs) do
+    if not own[sub][k] then
+      rawset(sub, k, rawget(cls, k))
+      copy_down(sub, k)
+    end
+  end
+end
+
+-- __newindex of a class, called for every "__" field, present or not, and
+-- no other (vm patch 0024): an inherited field set to nil falls back to
+-- the parent's
+local function class_newindex(cls, k, v)
+  rawset(cls, k, v)
+  if not inherited(k) then return end
+  own[cls][k] = v ~= nil or nil
+  if v == nil then
+    local parent = rawget(cls, "super")
+    if type(parent) == "table" then rawset(cls, k, rawget(parent, k)) end
+  end
+  copy_down(cls, k)
+end
+
+-- makes cls (its own fields in place) a class under 'parent' (nil for
+-- Object); it is known as a subclass before it takes the parent's fields,
+-- so that one assigned meanwhile by another thread reaches it too
+local function make_class(cls, parent, meta)
+  own[cls] = {}
+  subclasses[cls] = setmetatable({}, weak_keys)
+  if parent ~= nil then
+    local subs = subclasses[parent]
+    if subs == nil then  -- extend called on a table that is not a class
+      subs = setmetatable({}, weak_keys)
+      subclasses[parent] = subs
+    end
+    subs[cls] = true
+    for k, v in pairs(parent) do
+      if inherited(k) then cls[k] = v end
+    end
+  end
+  meta.__call, meta.__tostring, meta.__newindex = construct, class_tostring, class_newindex
+  setmetatable(cls, meta)
+  register(cls)  -- its identity, and its "__" fields watched
+  return cls
+end
+
 local Object = {}
 Object.__name = "Object"
 Object.__index = Object
-setmetatable(Object, {__call = construct, __tostring = class_tostring})
+make_class(Object, nil, {})
 
 function Object:init() end
 
@@ -49,19 +120,12 @@ function Object.extend(parent, name)
     error("bad argument #1 to 'extend' (string expected, got " .. type(name) .. ")", 2)
   end
   local cls = {}
-  for k, v in pairs(parent) do
-    if type(k) == "string" and k:sub(1, 2) == "__" and k ~= "__index"
-       and k ~= "__name" and k ~= "__getters" then
-      cls[k] = v
-    end
-  end
   cls.__name = name
   cls.__index = cls
   cls.super = parent
   local getters = rawget(parent, "__getters")
   if getters then M.getters(cls, setmetatable({}, {__index = getters})) end
-  return setmetatable(cls, {__index = parent, __call = construct,
-                            __tostring = class_tostring})
+  return make_class(cls, parent, {__index = parent})
 end
 
 -- Attributes computed on read (Python's properties): getters[name](self).
