@@ -161,4 +161,59 @@ describe("classes", function()
     assert.has_error(function() Object:extend(42) end,
       "bad argument #1 to 'extend' (string expected, got number)")
   end)
+
+  it("properties: a getter without a setter is read-only, in subclasses too", function()
+    local class = require("cthreads.class")
+    local Point = Object:extend("Point")
+    function Point:init(x) self._x = x; self._y = 0 end
+    class.getters(Point, {
+      x = function(self) return self._x end,
+      y = function(self) return self._y end,
+    }, {
+      y = function(self, v)
+        if type(v) ~= "number" then error("y must be a number", 2) end
+        self._y = v
+      end,
+    })
+    local Point3 = Point:extend("Point3")
+    function Point3:init(x, z) Point3.super.init(self, x); self.z = z end
+    local Deeper = Point3:extend("Deeper")
+    for _, p in ipairs{Point(1), Point3(1, 2), Deeper(1, 2)} do
+      local cls = getmetatable(p).__name
+      local ok, err = pcall(function() p.x = 5 end) local line = debug.getinfo(1, "l").currentline
+      assert.is_false(ok)
+      assert.equal(("spec/class_spec.lua:%d: attribute 'x' of '%s' objects is not writable")
+                   :format(line, cls), err)
+      assert.equal(1, p.x)
+      assert.is_nil(rawget(p, "x"))
+      p.y = 7  -- through its setter
+      assert.equal(7, p.y)
+      ok, err = pcall(function() p.y = "a" end) line = debug.getinfo(1, "l").currentline
+      assert.equal(("spec/class_spec.lua:%d: y must be a number"):format(line), err)
+      p.color = "red"  -- other fields as usual
+      assert.equal("red", rawget(p, "color"))
+    end
+    assert.equal(2, Point3(1, 2).z)
+  end)
+
+  it("args: named fields checked against a set, positional ones counted", function()
+    local class = require("cthreads.class")
+    local fields = class.fields("a", "b")
+    local function f(...) return class.args("F", fields, 2, ...) end
+    assert.is_nil(f())
+    assert.is_nil(f(1, 2))
+    assert.is_nil(f(1, 2, nil, nil))  -- trailing nils are no arguments
+    assert.same({a = 1}, f{a = 1})
+    assert.same({a = 1}, f({a = 1}, nil))
+    assert.has_error(function() f{c = 1} end, "bad argument #1 to 'F' (unexpected field 'c')")
+    assert.has_error(function() f(1, 2, 3) end,
+      "bad argument #3 to 'F' (at most 2 arguments expected, got 3)")
+    assert.has_error(function() f(1, 2, nil, 4) end,
+      "bad argument #4 to 'F' (at most 2 arguments expected, got 4)")
+    -- a plain table with more arguments after it is positional
+    assert.is_nil(f({}, 2))
+    local function g(...) return class.args("G", class.NO_FIELDS, 0, ...) end
+    assert.has_error(function() g(1) end, "bad argument #1 to 'G' (no arguments expected, got 1)")
+    assert.same({}, g{})
+  end)
 end)

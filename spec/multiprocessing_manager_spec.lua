@@ -271,9 +271,20 @@ describe("multiprocessing.Manager", function()
   it("SyncManager() waits for start(), as in Python", function()
     local m = mp.managers.SyncManager()
     assert.matches("not running", select(2, pcall(m.dict, m)))
+    assert.is_nil(m.address)
     m:start()
     local d = m:dict{x = 1}
     assert.equal(1, d.x)
+    -- address is read-only, as Python's BaseManager.address
+    local address = m.address
+    assert.is_string(address)
+    local ok0, err0 = pcall(function() m.address = "/tmp/x" end) local line = debug.getinfo(1, "l").currentline
+    assert.is_false(ok0)
+    assert.matches(("multiprocessing_manager_spec.lua:%d: attribute 'address' of 'SyncManager' objects is not writable")
+                   :format(line), err0, 1, true)
+    assert.equal(address, m.address)
+    assert.has_error(function() mp.Manager(m) end,
+      "bad argument #1 to 'Manager' (no arguments expected, got 1)")
     local ok, err = pcall(m.start, m)
     assert.is_false(ok)
     assert.is_true(mp.ProcessError:is(err))

@@ -519,6 +519,9 @@ describe("multiprocessing.Pool", function()
     assert.equal("bad argument #3 to 'Pool' (table expected, got number)", pool_error(1, nil, 5))
     assert.equal("bad argument #4 to 'Pool' (maxtasksperchild must be a positive int or nil)",
                  pool_error(1, nil, nil, 0))
+    -- a stray positional argument (Python: "takes from 1 to 6 positional arguments")
+    assert.equal("bad argument #5 to 'Pool' (at most 4 arguments expected, got 5)",
+                 pool_error(1, nil, nil, nil, 2))
     -- the named form with defaults, and a callable table as initializer
     local init = setmetatable({}, {__call = function() _G.POOL_INIT = "called" end})
     local pool <close> = mp.Pool{processes = 1, initializer = init}

@@ -85,6 +85,53 @@ describe("multiprocessing.Process", function()
     assert.is_true(d.daemon)
   end)
 
+  it("pid, ident, sentinel and exitcode are read-only, as Python's properties", function()
+    local W = mp.Process:extend("RoWorker")
+    function W:init(id) W.super.init(self, {target = function() end}); self.id = id end
+    for _, p in ipairs{mp.Process{target = function() end}, W(3)} do
+      local cls = getmetatable(p).__name
+      for _, started in ipairs{false, true} do
+        if started then p:start(); assert.is_true(p:join(30)) end
+        local before = {p.pid, p.ident, p.sentinel, p.exitcode}
+        for attr, v in pairs{pid = 3, ident = 3, sentinel = 3, exitcode = 0} do
+          local ok, err = pcall(function() p[attr] = v end) local line = debug.getinfo(1, "l").currentline
+          assert.is_false(ok)
+          assert.matches(("multiprocessing_process_spec.lua:%d: attribute '%s' of '%s' objects is not writable")
+                         :format(line, attr, cls), err, 1, true)
+        end
+        assert.same(before, {p.pid, p.ident, p.sentinel, p.exitcode})
+        if started then
+          assert.is_number(p.pid)
+          assert.equal(p.pid, p.ident)
+          assert.equal(0, p.exitcode)
+        else
+          assert.is_nil(p.pid)
+        end
+      end
+      p.name = "renamed"  -- what Python lets one assign still can be
+      assert.equal("renamed", p.name)
+      p.anything = 1
+      assert.equal(1, p.anything)
+    end
+    assert.equal(os.getpid(), mp.current_process().pid)
+    assert.has_error(function() mp.current_process().pid = 1 end,
+                     "attribute 'pid' of 'Process' objects is not writable")
+    -- the parent, seen from a child
+    local q = mp.Queue()
+    local c = mp.Process{target = function()
+      local parent = mp.parent_process()
+      local ok, err = pcall(function() parent.pid = 1 end)
+      q:put({ok, tostring(err), parent.pid, parent.ident})
+    end}
+    c:start()
+    local got = q:get(true, 30)
+    assert.is_true(c:join(30))
+    assert.is_false(got[1])
+    assert.matches("attribute 'pid' of 'ParentProcess' objects is not writable", got[2], 1, true)
+    assert.equal(os.getpid(), got[3])
+    assert.equal(os.getpid(), got[4])
+  end)
+
   it("gives exit code 1 and the traceback on stderr for an uncaught error", function()
     local out, err, code = proc.lua([[
       local p = multiprocessing.Process{target = function() error("boom in child") end,

@@ -516,3 +516,131 @@ describe("multiprocessing locks and values", function()
     assert.has_error(function() mp.RawValue("i", 1):get_lock() end)
   end)
 end)
+
+describe("multiprocessing constructors", function()
+  local here = "^spec/multiprocessing_sync_spec%.lua:%d+: "
+
+  it("reject unknown named fields and stray arguments, as Python's TypeError", function()
+    local cases = {
+      {"Lock", function() mp.Lock(5) end, "no arguments expected, got 1"},
+      {"Lock", function() mp.Lock{x = 1} end, "unexpected field 'x'"},
+      {"RLock", function() mp.RLock(nil, 1) end, "no arguments expected, got 2", 2},
+      {"Event", function() mp.Event{x = 1} end, "unexpected field 'x'"},
+      {"Event", function() mp.Event(true) end, "no arguments expected, got 1"},
+      {"Semaphore", function() mp.Semaphore{valu = 2} end, "unexpected field 'valu'"},
+      {"Semaphore", function() mp.Semaphore(1, 2) end, "at most 1 argument expected, got 2", 2},
+      {"BoundedSemaphore", function() mp.BoundedSemaphore{vaule = 2} end, "unexpected field 'vaule'"},
+      {"Condition", function() mp.Condition{lck = mp.Lock()} end, "unexpected field 'lck'"},
+      {"Condition", function() mp.Condition(mp.Lock(), 1) end, "at most 1 argument expected, got 2", 2},
+      {"Barrier", function() mp.Barrier{parties = 2, timout = 1} end, "unexpected field 'timout'"},
+      {"Barrier", function() mp.Barrier(2, nil, 1, 4) end, "at most 3 arguments expected, got 4", 4},
+      {"Value", function() mp.Value{typecode = "i", int = 3} end, "unexpected field 'int'"},
+      {"Value", function() mp.Value("i", 1, true, 4) end, "at most 3 arguments expected, got 4", 4},
+      {"RawValue", function() mp.RawValue{typecode = "i", lock = true} end, "unexpected field 'lock'"},
+      {"RawValue", function() mp.RawValue("i", 1, false) end, "at most 2 arguments expected, got 3", 3},
+      {"Array", function() mp.Array{typecode = "i", size = 3} end, "unexpected field 'size'"},
+      {"Array", function() mp.Array("i", 3, true, 1) end, "at most 3 arguments expected, got 4", 4},
+      {"RawArray", function() mp.RawArray("i", 3, false) end, "at most 2 arguments expected, got 3", 3},
+      {"Queue", function() mp.Queue{maxsiz = 3} end, "unexpected field 'maxsiz'"},
+      {"Queue", function() mp.Queue(3, 4) end, "at most 1 argument expected, got 2", 2},
+      {"JoinableQueue", function() mp.JoinableQueue{maxsiz = 3} end, "unexpected field 'maxsiz'"},
+      {"SimpleQueue", function() mp.SimpleQueue(5) end, "no arguments expected, got 1"},
+      {"Pipe", function() mp.Pipe{duplx = false} end, "unexpected field 'duplx'"},
+      {"Pipe", function() mp.Pipe(true, 1) end, "at most 1 argument expected, got 2", 2},
+      {"Manager", function() mp.Manager(1) end, "no arguments expected, got 1"},
+      {"SyncManager", function() mp.managers.SyncManager{address = "x"} end, "unexpected field 'address'"},
+    }
+    for _, c in ipairs(cases) do
+      local pattern = ("bad argument #%d to '%s' (%s)"):format(c[4] or 1, c[1], c[3])
+      local err = err_of(c[2])
+      assert.matches(here, err)  -- at the caller's line
+      assert.matches(pattern, err, 1, true)
+    end
+  end)
+
+  it("keep the documented forms and trailing nils", function()
+    mp.Lock(nil); mp.RLock{}; mp.Event()
+    assert.equal(2, mp.Semaphore{value = 2}:get_value())
+    assert.equal(3, mp.BoundedSemaphore(3, nil):get_value())
+    mp.Condition{lock = mp.Lock()}
+    assert.equal(2, mp.Barrier{parties = 2, action = function() end, timeout = 1}.parties)
+    assert.equal(5, mp.Queue{maxsize = 5}.maxsize)
+    assert.equal(6, mp.JoinableQueue(6, nil).maxsize)
+    local a, b = mp.Pipe{duplex = false}
+    a:close(); b:close()
+    -- RawValue and RawArray take named fields too, and have no lock then either
+    local rv = mp.RawValue{typecode = "i", init = 4}
+    assert.equal(4, rv.value)
+    assert.has_error(function() rv:get_lock() end)
+    local ra = mp.RawArray{typecode_or_type = "i", size_or_initializer = {1, 2}}
+    assert.same({1, 2}, ra:totable())
+    assert.has_error(function() ra:get_lock() end)
+    assert.equal(7, mp.RawValue("i", 7).value)
+  end)
+
+  it("check a subclass's init by what it passes on, not by its own arguments", function()
+    local Q = mp.Queue:extend("NamedQueue")
+    function Q:init(name, maxsize) Q.super.init(self, maxsize); self.qname = name end
+    local q = Q("jobs", 2)
+    assert.equal("jobs", q.qname)
+    assert.equal(2, q.maxsize)
+    local Ctr = mp.Value:extend("Ctr")
+    function Ctr:init(start) Ctr.super.init(self, "i", start); self.start = start end
+    assert.equal(5, Ctr(5).value)
+  end)
+end)
+
+describe("multiprocessing read-only attributes", function()
+  local here = "^spec/multiprocessing_sync_spec%.lua:%d+: "
+
+  it("Barrier's parties, n_waiting and broken, as Python's properties", function()
+    local Sub = mp.Barrier:extend("SubMpBarrier")
+    for _, b in ipairs{mp.Barrier(2), Sub(2)} do
+      local cls = getmetatable(b).__name
+      for attr, v in pairs{parties = 9, n_waiting = 1, broken = true} do
+        assert.matches(here .. ("attribute '%s' of '%s' objects is not writable$"):format(attr, cls),
+                       err_of(function() b[attr] = v end))
+      end
+      assert.equal(2, b.parties)
+      assert.equal(0, b.n_waiting)
+      assert.is_false(b.broken)
+      b.mine = 1
+      assert.equal(1, b.mine)
+    end
+  end)
+
+  it("Connection's closed, readable and writable; Value's and Array's typecode", function()
+    local r, w = mp.Pipe(false)
+    for _, attr in ipairs{"closed", "readable", "writable"} do
+      assert.matches(here .. ("attribute '%s' of 'Connection' objects is not writable$"):format(attr),
+                     err_of(function() r[attr] = true end))
+    end
+    assert.is_false(r.closed)
+    assert.is_false(r.writable)
+    r:close(); w:close()
+    local v, a = mp.Value("i", 1), mp.Array("i", 2)
+    assert.matches(here .. "attribute 'typecode' of 'Value' objects is not writable$",
+                   err_of(function() v.typecode = "d" end))
+    assert.matches(here .. "attribute 'typecode' of 'Array' objects is not writable$",
+                   err_of(function() a.typecode = "d" end))
+    assert.equal("i", v.typecode)
+    assert.equal("i", a.typecode)
+    v.value = 3  -- value stays writable
+    assert.equal(3, v.value)
+    v.tag = "own fields too"
+    assert.equal("own fields too", v.tag)
+  end)
+
+  it("Queue's maxsize and is_shutdown (fixed in shared memory)", function()
+    for _, q in ipairs{mp.Queue(3), mp.JoinableQueue(3)} do
+      local cls = getmetatable(q).__name
+      assert.matches(here .. ("attribute 'maxsize' of '%s' objects is not writable$"):format(cls),
+                     err_of(function() q.maxsize = 5 end))
+      assert.matches(here .. ("attribute 'is_shutdown' of '%s' objects is not writable$"):format(cls),
+                     err_of(function() q.is_shutdown = true end))
+      assert.equal(3, q.maxsize)
+      assert.is_false(q.is_shutdown)
+      q:close()
+    end
+  end)
+end)

@@ -224,6 +224,37 @@ describe("queue.Queue", function()
     assert.has_error(function() queue.Queue.qsize(threading.Lock()) end)
   end)
 
+  it("rejects unknown named fields and stray arguments, as Python's TypeError", function()
+    for _, name in ipairs{"Queue", "LifoQueue", "PriorityQueue"} do
+      local cls = queue[name]
+      assert.has_error(function() cls{maxsiz = 3} end,
+        ("bad argument #1 to '%s' (unexpected field 'maxsiz')"):format(name))
+      assert.has_error(function() cls(3, 4) end,
+        ("bad argument #2 to '%s' (at most 1 argument expected, got 2)"):format(name))
+      assert.equal(3, cls(3, nil).maxsize)
+      assert.equal(2, cls{maxsize = 2}.maxsize)
+    end
+    local ok, err = pcall(function() queue.Queue{maxsiz = 3} end) local line = debug.getinfo(1, "l").currentline
+    assert.is_false(ok)
+    assert.matches(("queue_spec.lua:%d: bad argument #1 to 'Queue'"):format(line), err)
+    -- a subclass's own arguments are its init's business
+    local Labelled = queue.Queue:extend("LabelledQueue")
+    function Labelled:init(label, maxsize) Labelled.super.init(self, maxsize); self.label = label end
+    local q = Labelled("jobs", 4)
+    assert.equal("jobs", q.label)
+    assert.equal(4, q.maxsize)
+  end)
+
+  it("maxsize stays a plain writable field, as Python's attribute", function()
+    -- (the bound stays the constructor's: see stdlib/queue.lua)
+    local q = queue.Queue(2)
+    q.maxsize = 5
+    assert.equal(5, q.maxsize)
+    q.is_shutdown = false
+    q.mine = 1
+    assert.equal(1, q.mine)
+  end)
+
   it("names the method in argument errors when called without ':'", function()
     -- pcall calls the method without a name: the error must still say
     -- 'get', not the native function's internal name (#2: self is #1)
@@ -521,6 +552,14 @@ describe("queue.SimpleQueue", function()
     assert.equal(queue.Empty, raised(q.get, q, true, 0.01))
     assert.is_nil(q.task_done)
     assert.is_nil(q.maxsize)
+  end)
+
+  it("takes no arguments, as Python's SimpleQueue()", function()
+    assert.has_error(function() queue.SimpleQueue(5) end,
+      "bad argument #1 to 'SimpleQueue' (no arguments expected, got 1)")
+    assert.has_error(function() queue.SimpleQueue{maxsize = 5} end,
+      "bad argument #1 to 'SimpleQueue' (unexpected field 'maxsize')")
+    assert.is_true(queue.SimpleQueue(nil):empty())
   end)
 
   it("put never blocks and accepts block/timeout", function()

@@ -169,6 +169,34 @@ describe("threading.Barrier", function()
       "bad argument #1 to 'wait' (number expected, got string)")
   end)
 
+  it("rejects unknown named fields and stray arguments", function()
+    assert.has_error(function() threading.Barrier{parties = 2, acton = print} end,
+      "bad argument #1 to 'Barrier' (unexpected field 'acton')")
+    assert.has_error(function() threading.Barrier(2, nil, nil, 5) end,
+      "bad argument #4 to 'Barrier' (at most 3 arguments expected, got 4)")
+    local b = threading.Barrier{parties = 3, action = function() end, timeout = 1}
+    assert.are.equal(3, b.parties)
+  end)
+
+  it("parties, n_waiting and broken are read-only, as Python's properties", function()
+    local Sub = threading.Barrier:extend("SubBarrier")
+    function Sub:init(n) Sub.super.init(self, n); self.id = n end
+    for _, b in ipairs{threading.Barrier(2), Sub(2)} do
+      local cls = getmetatable(b).__name
+      for attr, v in pairs{parties = 9, n_waiting = 1, broken = true} do
+        local ok, err = pcall(function() b[attr] = v end) local line = debug.getinfo(1, "l").currentline
+        assert.is_false(ok)
+        assert.matches(("threading_barrier_local_spec.lua:%d: attribute '%s' of '%s' objects is not writable")
+                       :format(line, attr, cls), err, 1, true)
+      end
+      assert.are.equal(2, b.parties)
+      assert.are.equal(0, b.n_waiting)
+      assert.is_false(b.broken)
+      b.note = "own fields stay writable"
+      assert.are.equal("own fields stay writable", b.note)
+    end
+  end)
+
   it("a one-party barrier never blocks", function()
     local b = threading.Barrier(1)
     assert.equal(0, b:wait())
@@ -225,5 +253,22 @@ describe("threading.Local", function()
     assert.equal(3, inits)
     assert.equal(11, c.n)
     assert.is_true(threading.Local:is(c))
+  end)
+
+  it("takes no arguments unless a subclass's init takes them, as Python's local", function()
+    assert.has_error(function() threading.Local(1) end,
+      "bad argument #1 to 'Local' (no arguments expected, got 1)")
+    assert.has_error(function() threading["local"]{x = 1} end,
+      "bad argument #1 to 'Local' (unexpected field 'x')")
+    local NoInit = threading.Local:extend("NoInit")
+    assert.has_error(function() NoInit(1) end,
+      "bad argument #1 to 'NoInit' (no arguments expected, got 1)")
+    assert.is_true(threading.Local:is(NoInit()))
+    local WithInit = threading.Local:extend("WithInit")
+    function WithInit:init(a, b, c) self.sum = a + b + c end
+    assert.are.equal(6, WithInit(1, 2, 3).sum)
+    local Named = threading.Local:extend("NamedInit")
+    function Named:init(o) self.x = o.x end
+    assert.are.equal(1, Named{x = 1}.x)
   end)
 end)

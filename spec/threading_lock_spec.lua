@@ -116,6 +116,40 @@ describe("threading.Lock", function()
     assert.equal(2, c.n)
     assert.is_true(threading.Lock:is(c))
   end)
+
+  it("takes no arguments, as Python's Lock() (RLock() too)", function()
+    for _, name in ipairs{"Lock", "RLock"} do
+      local cls = threading[name]
+      assert.has_error(function() cls(5) end,
+        ("bad argument #1 to '%s' (no arguments expected, got 1)"):format(name))
+      assert.has_error(function() cls(nil, true) end,
+        ("bad argument #2 to '%s' (no arguments expected, got 2)"):format(name))
+      assert.has_error(function() cls{x = 1} end,
+        ("bad argument #1 to '%s' (unexpected field 'x')"):format(name))
+      -- raised at the caller's line
+      local ok, err = pcall(function() cls(5) end) local line = debug.getinfo(1, "l").currentline
+      assert.is_false(ok)
+      assert.matches(("threading_lock_spec.lua:%d: bad argument"):format(line), err)
+      assert.is_true(cls:is(cls()))
+      assert.is_true(cls:is(cls(nil)))  -- trailing nils are no arguments in Lua
+    end
+    assert.has_error(function() threading.allocate_lock(1) end,
+      "bad argument #1 to 'Lock' (no arguments expected, got 1)")
+    -- a subclass: its init's own arguments are its business; the
+    -- parent's init is checked for what it is given
+    local Tagged = threading.Lock:extend("TaggedLock")
+    function Tagged:init(tag, n) Tagged.super.init(self); self.tag, self.n = tag, n end
+    local t = Tagged("a", 2)
+    assert.are.equal("a", t.tag)
+    local Plain = threading.Lock:extend("PlainLock")
+    assert.has_error(function() Plain(1) end,
+      "bad argument #1 to 'Lock' (no arguments expected, got 1)")
+    local Passes = threading.RLock:extend("PassingRLock")
+    function Passes:init(...) Passes.super.init(self, ...) end
+    assert.is_true(threading.RLock:is(Passes()))
+    assert.has_error(function() Passes(1) end,
+      "bad argument #1 to 'RLock' (no arguments expected, got 1)")
+  end)
 end)
 
 describe("threading.RLock", function()

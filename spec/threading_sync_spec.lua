@@ -436,6 +436,18 @@ describe("threading.Timer", function()
       "bad argument #1 to 'Timer' (interval must be a number, not nan)")
   end)
 
+  it("rejects unknown named fields and stray arguments", function()
+    assert.has_error(function() threading.Timer{interval = 1, func = print} end,
+      "bad argument #1 to 'Timer' (unexpected field 'func')")
+    assert.has_error(function() threading.Timer(1, print, {}, {}, 5) end,
+      "bad argument #5 to 'Timer' (at most 4 arguments expected, got 5)")
+    -- the named form's documented fields, target as another name for function
+    local t = threading.Timer{interval = 0, target = print, args = {}, kwargs = {},
+                              name = "tm2", daemon = true}
+    assert.are.equal(print, t["function"])
+    assert.is_true(t.daemon)
+  end)
+
   it("scales its interval by CTHREADS_TIME_SCALE", function()
     local proc = require("proc")
     local out, err, code = proc.run{"-e", [[
@@ -447,6 +459,66 @@ describe("threading.Timer", function()
     assert.equal("", err)
     assert.equal(0, code)
     assert.equal("fired\ntrue\n", out)
+  end)
+end)
+
+describe("threading constructors", function()
+  it("reject unknown named fields and stray arguments, as Python's TypeError", function()
+    local cases = {
+      {"Condition", function() threading.Condition{lok = threading.Lock()} end,
+       "bad argument #1 to 'Condition' (unexpected field 'lok')"},
+      {"Condition", function() threading.Condition(threading.Lock(), 1) end,
+       "bad argument #2 to 'Condition' (at most 1 argument expected, got 2)"},
+      {"Semaphore", function() threading.Semaphore{valu = 2} end,
+       "bad argument #1 to 'Semaphore' (unexpected field 'valu')"},
+      {"Semaphore", function() threading.Semaphore(1, 2) end,
+       "bad argument #2 to 'Semaphore' (at most 1 argument expected, got 2)"},
+      {"BoundedSemaphore", function() threading.BoundedSemaphore{value = 1, extra = 1} end,
+       "bad argument #1 to 'BoundedSemaphore' (unexpected field 'extra')"},
+      {"BoundedSemaphore", function() threading.BoundedSemaphore(1, nil, 3) end,
+       "bad argument #3 to 'BoundedSemaphore' (at most 1 argument expected, got 3)"},
+      {"Event", function() threading.Event{x = 1} end,
+       "bad argument #1 to 'Event' (unexpected field 'x')"},
+      {"Event", function() threading.Event(5) end,
+       "bad argument #1 to 'Event' (no arguments expected, got 1)"},
+    }
+    for _, c in ipairs(cases) do
+      assert.has_error(c[2], c[3])
+    end
+    -- at the caller's line
+    local ok, err = pcall(function() threading.Event(1) end) local line = debug.getinfo(1, "l").currentline
+    assert.is_false(ok)
+    assert.matches(("threading_sync_spec.lua:%d: bad argument #1 to 'Event'"):format(line), err)
+  end)
+
+  it("keep their documented forms, trailing nils and plain-table locks", function()
+    local l = threading.Lock()
+    assert.are.equal(l, threading.Condition{lock = l}._lock)
+    assert.are.equal(l, threading.Condition(l, nil)._lock)
+    threading.Condition{}
+    -- a lock made of a plain table with acquire and release is positional
+    local plain = {acquire = function() return true end, release = function() end}
+    assert.are.equal(plain, threading.Condition(plain)._lock)
+    assert.is_true(threading.Semaphore{value = 0}:acquire(false) == false)
+    assert.is_true(threading.BoundedSemaphore(2, nil):acquire(false))
+    threading.Event(nil)
+    threading.Event{}
+  end)
+
+  it("check a subclass's init by what it passes on, not by its own arguments", function()
+    local Sem = threading.Semaphore:extend("NamedSem")
+    function Sem:init(name, value, extra) Sem.super.init(self, value); self.label = name end
+    local s = Sem("slots", 2, "ignored")
+    assert.are.equal("slots", s.label)
+    assert.is_true(s:acquire(false)); assert.is_true(s:acquire(false))
+    assert.is_false(s:acquire(false))
+    local Ev = threading.Event:extend("TaggedEvent")
+    function Ev:init(tag) Ev.super.init(self); self.tag = tag end
+    assert.are.equal("t", Ev("t").tag)
+    local Bad = threading.Event:extend("BadEvent")
+    function Bad:init(tag) Bad.super.init(self, tag) end
+    assert.has_error(function() Bad("t") end,
+      "bad argument #1 to 'Event' (no arguments expected, got 1)")
   end)
 end)
 

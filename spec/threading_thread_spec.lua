@@ -138,6 +138,50 @@ describe("threading.Thread", function()
       "bad argument #1 to 'Thread' (unexpected field 'targt')")
   end)
 
+  it("rejects a stray positional argument (a second name, a third table)", function()
+    assert.has_error(function() threading.Thread(print, "a", "b") end,
+      "bad argument #3 to 'Thread' (unexpected string)")
+    assert.has_error(function() threading.Thread(print, {}, {}, {}) end,
+      "bad argument #4 to 'Thread' (unexpected table)")
+    assert.has_error(function() threading.Thread(print, true, false) end,
+      "bad argument #3 to 'Thread' (unexpected boolean)")
+  end)
+
+  it("ident and native_id are read-only, as Python's properties, also in subclasses", function()
+    local W = threading.Thread:extend("ReadOnlyW")
+    function W:init(id) W.super.init(self); self.id = id end
+    for _, t in ipairs{threading.Thread{target = function() end}, W(7)} do
+      local cls = getmetatable(t).__name
+      for _, started in ipairs{false, true} do
+        if started then t:start(); t:join() end
+        local ident, native_id = t.ident, t.native_id
+        for attr, v in pairs{ident = 5, native_id = 1} do
+          -- raised at the assignment's line, naming the attribute and the class
+          local ok, err = pcall(function() t[attr] = v end) local line = debug.getinfo(1, "l").currentline
+          assert.is_false(ok)
+          assert.matches(("threading_thread_spec.lua:%d: attribute '%s' of '%s' objects is not writable")
+                         :format(line, attr, cls), err, 1, true)
+        end
+        assert.are.equal(ident, t.ident)
+        assert.are.equal(native_id, t.native_id)
+        if started then assert.is_number(t.ident) else assert.is_nil(t.ident) end
+      end
+      -- what Python lets one assign still can be
+      t.name = "renamed"
+      assert.are.equal("renamed", t.name)
+      t.anything = 1
+      assert.are.equal(1, t.anything)
+    end
+    local w = W(8)
+    assert.are.equal(8, w.id)
+    w.daemon = true
+    assert.is_true(w.daemon)
+    assert.has_error(function() threading.current_thread().ident = 1 end,
+                     "attribute 'ident' of 'Thread' objects is not writable")
+    assert.has_error(function() threading.Timer(1, print).native_id = 1 end,
+                     "attribute 'native_id' of 'Timer' objects is not writable")
+  end)
+
   it("start returns nothing, as in Python (the REPL prints nothing)", function()
     local t = threading.Thread{target = function() end}
     assert.are.equal(0, select("#", t:start()))

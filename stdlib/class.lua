@@ -41,6 +41,7 @@ local function inherited(k)
   if type(k) ~= "string" then return false end
   local a, b = byte(k, 1, 2)
   return a == 95 and b == 95 and k ~= "__index" and k ~= "__name" and k ~= "__getters"
+         and k ~= "__setters"
 end
 
 -- per class: the inherited fields it defines itself, and its direct
@@ -123,33 +124,65 @@ function Object.extend(parent, name)
   cls.__name = name
   cls.__index = cls
   cls.super = parent
+  -- the properties are inherited, and a subclass's own (M.getters on it)
+  -- would go into its own tables
   local getters = rawget(parent, "__getters")
-  if getters then M.getters(cls, setmetatable({}, {__index = getters})) end
-  return make_class(cls, parent, {__index = parent})
+  make_class(cls, parent, {__index = parent})
+  if getters then  -- after make_class, which copies the parent's __newindex
+    M.getters(cls, setmetatable({}, {__index = getters}),
+              setmetatable({}, {__index = rawget(parent, "__setters")}))
+  end
+  return cls
 end
 
--- Attributes computed on read (Python's properties): getters[name](self).
--- Only classes that have some pay for a function __index.
-function M.getters(cls, getters)
+-- Python's properties: attributes computed on read, getters[name](self),
+-- and written through setters[name](self, value) when they have one.
+-- Assigning one that has no setter (t.ident = 5) raises
+-- "attribute 'ident' of 'Thread' objects is not writable" at the
+-- assignment, as Python's AttributeError; every other new field of an
+-- instance is stored as usual. A property's value lives under another key
+-- (ident in _ident), so that the instance has no raw field of that name
+-- and both the read and the write reach the class. Only classes that have
+-- properties pay for a function __index and __newindex: plain fields
+-- (t.name, fields of one's own) stay raw reads.
+-- A setter is tail-called in the assignment's place: its errors use level 2.
+-- (__setters holds the setters and 'false' for the read-only properties,
+-- so that a new field of an instance costs one lookup more, not two.)
+function M.getters(cls, getters, setters)
+  setters = setters or {}
+  for k in pairs(getters) do  -- its own: inherited ones are marked already
+    if setters[k] == nil then setters[k] = false end
+  end
   rawset(cls, "__getters", getters)
+  rawset(cls, "__setters", setters)
   rawset(cls, "__index", function(obj, k)
     local g = getters[k]
     if g then return g(obj) end
     return cls[k]
   end)
+  rawset(cls, "__newindex", function(obj, k, v)
+    local s = setters[k]
+    if s == nil then return rawset(obj, k, v) end
+    if s then return s(obj, v) end
+    error(M.not_writable(obj, k), 2)
+  end)
+  own[cls].__newindex = true  -- not replaced by a base's later __newindex
 end
 
--- daemon_setter(fixed, message) -> a __newindex for Thread and Process:
--- 'daemon' is a property whose value lives in '_daemon' (read back by a
+-- the message of an assignment to obj's read-only attribute k
+function M.not_writable(obj, k)
+  local cls = getmetatable(obj)
+  return ("attribute '%s' of '%s' objects is not writable"):format(
+    tostring(k), tostring(type(cls) == "table" and rawget(cls, "__name") or "?"))
+end
+
+-- daemon_setter(fixed, message) -> the setter of the 'daemon' property of
+-- Thread and Process: its value lives in '_daemon' (read back by a
 -- getter), and assigning it once fixed(self) is true raises message
 function M.daemon_setter(fixed, message)
-  return function(self, k, v)
-    if k == "daemon" then
-      if fixed(self) then error(message, 2) end
-      rawset(self, "_daemon", v)
-    else
-      rawset(self, k, v)
-    end
+  return function(self, v)
+    if fixed(self) then error(message, 2) end
+    rawset(self, "_daemon", v)
   end
 end
 
@@ -315,18 +348,85 @@ function M.is_plain_table(v)
   return type(v) == "table" and getmetatable(v) == nil
 end
 
+-- ---- constructor arguments ---------------------------------------------------
+-- A constructor takes named fields in one table, Class{a = 1}, or positional
+-- arguments, Class(1). Both forms are checked, as Python checks keyword and
+-- positional arguments: a misspelt field or a stray argument would be
+-- ignored silently. Only the constructor's own init checks, so a subclass
+-- whose init takes other arguments is not held to its parent's list (what
+-- it passes on to Parent.init is).
+
+-- check_fields(fname, o, fields): every key of the named fields o is in
+-- the set 'fields' (else bad argument #1, "unexpected field 'x'")
+function M.check_fields(fname, o, fields)
+  for k in pairs(o) do
+    if not fields[k] then
+      M.argerror(1, fname, ("unexpected field '%s'"):format(tostring(k)), 3)
+    end
+  end
+end
+
+-- check_count(fname, max, ...): no argument past the first 'max' (nils
+-- past it are let through: Lua passes trailing nils freely)
+function M.check_count(fname, max, ...)
+  local n = select("#", ...)
+  if n <= max then return end
+  local first, last
+  for i = max + 1, n do
+    if (select(i, ...)) ~= nil then
+      first = first or i
+      last = i
+    end
+  end
+  if first == nil then return end
+  local expected = max == 0 and "no arguments expected"
+    or ("at most %d argument%s expected"):format(max, max == 1 and "" or "s")
+  M.argerror(first, fname, ("%s, got %d"):format(expected, last), 3)
+end
+
+-- args(fname, fields, max, ...) -> the table of named fields, or nil when
+-- the arguments are positional. The named form is one plain table (and
+-- nothing else but nils); its fields are checked against the set
+-- 'fields'. Positional arguments are checked: at most 'max' of them.
+-- 'fname' names the constructor in the bad-argument errors. (One call
+-- with few calls inside: a C function call costs more than a Lua one
+-- here, and constructors like Event() call this every time.)
+function M.args(fname, fields, max, ...)
+  local n = select("#", ...)
+  if n == 0 then return nil end
+  local first = ...
+  if type(first) == "table" and getmetatable(first) == nil then
+    local named = true
+    for i = 2, n do
+      if (select(i, ...)) ~= nil then named = false break end
+    end
+    if named then
+      M.check_fields(fname, first, fields)
+      return first
+    end
+  end
+  if n > max then M.check_count(fname, max, ...) end
+  return nil
+end
+
+-- fields(name, ...) -> the set of these field names, for args
+function M.fields(...)
+  local set = {}
+  for i = 1, select("#", ...) do set[(select(i, ...))] = true end
+  return set
+end
+M.NO_FIELDS = {}
+
 -- Thread and Process constructor arguments, as one table of options:
 -- Class{target=, args=, kwargs=, name=, daemon=}, or Class(target, ...)
 -- where name, args, kwargs and daemon are recognised by type (Python's
 -- positional order, group left out; a leading nil is group=None).
 -- 'fname' names the constructor in bad-argument errors.
-local worker_fields = {target = true, args = true, kwargs = true, name = true,
-                       daemon = true, group = true}
+local worker_fields = M.fields("target", "args", "kwargs", "name", "daemon", "group")
 function M.worker_options(fname, ...)
   local o
-  local first = ...
-  if select("#", ...) == 1 and M.is_plain_table(first) then
-    o = first
+  if select("#", ...) == 1 and M.is_plain_table((...)) then
+    o = ...
     for k in pairs(o) do  -- a misspelt field would be ignored silently
       if not worker_fields[k] then
         M.argerror(1, fname, ("unexpected field '%s'"):format(tostring(k)), 3)
@@ -340,12 +440,14 @@ function M.worker_options(fname, ...)
     o.target = args[i]
     for j = i + 1, select("#", ...) do
       local v = args[j]
-      if type(v) == "string" then o.name = v
-      elseif type(v) == "boolean" then o.daemon = v
-      elseif type(v) == "table" then
-        if o.args == nil then o.args = v else o.kwargs = v end
+      local t = type(v)
+      -- each at most once (a second name or a third table is a stray argument)
+      if t == "string" and o.name == nil then o.name = v
+      elseif t == "boolean" and o.daemon == nil then o.daemon = v
+      elseif t == "table" and o.args == nil then o.args = v
+      elseif t == "table" and o.kwargs == nil then o.kwargs = v
       elseif v ~= nil then
-        M.argerror(j, fname, "unexpected " .. type(v), 3)
+        M.argerror(j, fname, "unexpected " .. t, 3)
       end
     end
   end

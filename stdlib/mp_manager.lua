@@ -851,10 +851,14 @@ M.SyncManager = Manager
 Manager._finalize_order = 0
 
 -- SyncManager() makes a manager that start() starts, as in Python;
--- multiprocessing.Manager() returns one started
-function Manager:init()
+-- multiprocessing.Manager() returns one started. Neither takes arguments
+-- here (no address, authkey or serializer to choose).
+function Manager:init(...)
+  class.args("SyncManager", class.NO_FIELDS, 0, ...)
   self._state = "initial"
 end
+-- address: read-only, as Python's BaseManager.address (nil until started)
+class.getters(Manager, {address = function(self) return self._address end})
 
 function Manager:start()
   if self._state ~= "initial" then
@@ -865,7 +869,7 @@ function Manager:start()
     class.caller_error("daemonic processes are not allowed to have children")
   end
   local dir = native.private_dir()
-  self.address = dir .. "/manager.sock"
+  self._address = dir .. "/manager.sock"
   self._dir = dir
   self._authkey = native.urandom(32)
   self._owner = getpid()
@@ -1014,7 +1018,8 @@ function Manager:__tostring()
                                                      tostring(self._state))
 end
 
-mp.Manager = function()
+mp.Manager = function(...)
+  class.args("Manager", class.NO_FIELDS, 0, ...)
   local m = Manager()
   m:start()
   return m

@@ -354,15 +354,12 @@ for i, name in ipairs(POOL_FIELDS) do POOL_FIELD[name] = i end
 local function pool_options(...)
   local first = ...
   if select("#", ...) == 1 and class.is_plain_table(first) then
-    for k in pairs(first) do  -- a misspelt field would be ignored silently
-      if POOL_FIELD[k] == nil then
-        argerror(1, "Pool", ("unexpected field '%s'"):format(tostring(k)), 3)
-      end
-    end
+    class.check_fields("Pool", first, POOL_FIELD)  -- a misspelt one: an error
     return first, function(i, msg)
       argerror(1, "Pool", ("field '%s': %s"):format(POOL_FIELDS[i], msg), 3)
     end
   end
+  class.check_count("Pool", #POOL_FIELDS, ...)
   local o = {}
   for i, name in ipairs(POOL_FIELDS) do o[name] = (select(i, ...)) end
   return o, function(i, msg) argerror(i, "Pool", msg, 3) end

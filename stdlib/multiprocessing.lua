@@ -8,6 +8,7 @@
 
 -- the exit code runs these after the script, which may have removed them
 local pairs, ipairs, next, pcall, tostring = pairs, ipairs, next, pcall, tostring
+local select = select
 local table, io = table, io
 
 local native = require("cthreads.native.multiprocessing")
@@ -88,24 +89,9 @@ end
 
 M._hold, M._with = hold, with
 
-local is_plain_table = class.is_plain_table
-
--- the constructor's arguments as one table: either Class{name = value}
--- or positional ones given in 'order'
-local function options(fname, order, ...)
-  local first = ...
-  if select("#", ...) == 1 and is_plain_table(first) then
-    local named = false
-    for k in pairs(first) do
-      if type(k) == "string" then named = true break end
-    end
-    if named then return first end
-  end
-  local o = {}
-  for i = 1, #order do o[order[i]] = (select(i, ...)) end
-  return o
-end
-M._options = options
+-- a constructor's table of named fields (checked against the set
+-- 'fields'), or nil for positional arguments (at most 'max' of them)
+local args, fields, NO_FIELDS = class.args, class.fields, class.NO_FIELDS
 
 -- ---- Process ----------------------------------------------------------------------
 
@@ -119,9 +105,8 @@ M._finalizers = finalizers
 
 local main_process = setmetatable({
   name = "MainProcess", _daemon = false, _started = true, _initialized = true,
-  _identity = {}, _counter = 0, _is_main = true, pid = getpid(),
+  _identity = {}, _counter = 0, _is_main = true, _pid = getpid(),
 }, Process)
-main_process.ident = main_process.pid
 local current = main_process
 local parent = nil
 
@@ -170,8 +155,7 @@ local function bootstrap(self)
   current = self
   children = {}
   for obj in pairs(finalizers) do finalizers[obj] = nil end
-  self.pid = getpid()
-  self.ident = self.pid
+  self._pid = getpid()
   self._counter = 0
   self._popen_owner = nil
   local code = 0
@@ -210,8 +194,7 @@ function Process:start()
   self._started = true
   local h, pid = native.fork(bootstrap, self, self.daemon and true or false)
   self[HANDLE] = h
-  self.pid = pid
-  self.ident = pid
+  self._pid = pid
   start_seq = start_seq + 1
   children[self] = start_seq
 end
@@ -264,25 +247,31 @@ function Process:close()
   self._closed = true
 end
 
+-- Python's properties (class.getters): 'daemon', as Thread's
+-- (threading.lua): the value lives in '_daemon', and assigning it once
+-- this process started the child is an error (Python: "process has
+-- already started"); the child itself may change its own (its Process
+-- object is not started there as far as Python is concerned), and so may
+-- the main process. 'pid' (and 'ident', its other name, and 'sentinel',
+-- the pid here) and 'exitcode' are read-only, as in Python; the pid lives
+-- in '_pid'.
+local function process_pid(self) return self._pid end
 class.getters(Process, {
-  daemon = function(self) return rawget(self, "_daemon") end,
+  daemon = function(self) return self._daemon end,
+  pid = process_pid,
+  ident = process_pid,
+  sentinel = process_pid,
   exitcode = function(self)
     local h = rawget(self, HANDLE)
     if h == nil then return nil end
     if self._parent_pid ~= getpid() then return nil end
     return native.poll(h)
   end,
-  sentinel = function(self) return self.pid end,
+}, {
+  daemon = class.daemon_setter(function(self)
+    return rawget(self, "_started") and rawget(self, "_parent_pid") == getpid()
+  end, "process has already started"),
 })
-
--- 'daemon' is a property, as Thread's (threading.lua): the value lives in
--- '_daemon', and assigning it once this process started the child is an
--- error (Python: "process has already started"). The child itself may
--- change its own (its Process object is not started there as far as
--- Python is concerned), and so may the main process.
-Process.__newindex = class.daemon_setter(function(self)
-  return rawget(self, "_started") and rawget(self, "_parent_pid") == getpid()
-end, "process has already started")
 
 function Process:__tostring()
   local status
@@ -305,10 +294,11 @@ end
 ParentProcess = Object:extend("ParentProcess")
 function ParentProcess:init(name, pid)
   self.name = name
-  self.pid = pid
-  self.ident = pid
+  self._pid = pid
   self.daemon = false
 end
+-- pid and ident read-only, as Process's
+class.getters(ParentProcess, {pid = process_pid, ident = process_pid})
 function ParentProcess:is_alive()
   return os.getppid() == self.pid
 end
@@ -377,8 +367,12 @@ local function lock_tostring(self)
     native.locked(self) and "locked" or "unlocked", self)
 end
 
+-- Lock() and RLock() take no arguments, as Python's
 local Lock = Object:extend("Lock")
-function Lock:init() self[HANDLE] = native.lock_new() end
+function Lock:init(...)
+  if select("#", ...) ~= 0 then args("Lock", NO_FIELDS, 0, ...) end
+  self[HANDLE] = native.lock_new()
+end
 Lock.acquire = native.lock_acquire
 Lock.release = native.lock_release
 Lock.locked = native.locked
@@ -389,7 +383,10 @@ Lock.__tostring = lock_tostring
 M.Lock = Lock
 
 local RLock = Object:extend("RLock")
-function RLock:init() self[HANDLE] = native.rlock_new() end
+function RLock:init(...)
+  if select("#", ...) ~= 0 then args("RLock", NO_FIELDS, 0, ...) end
+  self[HANDLE] = native.rlock_new()
+end
 RLock.acquire = native.rlock_acquire
 RLock.release = native.rlock_release
 RLock.locked = native.locked
@@ -409,7 +406,12 @@ end
 
 -- ---- Semaphore, BoundedSemaphore, Event ----------------------------------------------
 
-local function check_value(value, fname)
+-- the initial value of Semaphore(value) or Semaphore{value = n}
+local SEMAPHORE_FIELDS = fields("value")
+local function check_value(fname, ...)
+  local value = ...
+  local o = args(fname, SEMAPHORE_FIELDS, 1, ...)
+  if o ~= nil then value = o.value end
   if value == nil then return 1 end
   if math.type(value) ~= "integer" then
     argerror(1, fname, "integer expected, got " .. type(value), 3)
@@ -422,9 +424,8 @@ local function check_value(value, fname)
 end
 
 local Semaphore = Object:extend("Semaphore")
-function Semaphore:init(value)
-  if type(value) == "table" then value = value.value end
-  self[HANDLE] = native.sem_new(check_value(value, "Semaphore"), false)
+function Semaphore:init(...)
+  self[HANDLE] = native.sem_new(check_value("Semaphore", ...), false)
 end
 Semaphore.acquire = native.sem_acquire
 Semaphore.release = native.sem_release
@@ -438,14 +439,16 @@ end
 M.Semaphore = Semaphore
 
 local BoundedSemaphore = Semaphore:extend("BoundedSemaphore")
-function BoundedSemaphore:init(value)
-  if type(value) == "table" then value = value.value end
-  self[HANDLE] = native.sem_new(check_value(value, "BoundedSemaphore"), true)
+function BoundedSemaphore:init(...)
+  self[HANDLE] = native.sem_new(check_value("BoundedSemaphore", ...), true)
 end
 M.BoundedSemaphore = BoundedSemaphore
 
 local Event = Object:extend("Event")
-function Event:init() self[HANDLE] = native.event_new() end
+function Event:init(...)
+  if select("#", ...) ~= 0 then args("Event", NO_FIELDS, 0, ...) end
+  self[HANDLE] = native.event_new()
+end
 Event.set = native.event_set
 Event.clear = native.event_clear
 Event.is_set = native.event_is_set
@@ -462,8 +465,11 @@ M.Event = Event
 local monotonic = threading._time.monotonic
 
 local Condition = Object:extend("Condition")
-function Condition:init(lock)
-  if is_plain_table(lock) then lock = lock.lock end
+local CONDITION_FIELDS = fields("lock")
+function Condition:init(...)
+  local lock = ...
+  local o = args("Condition", CONDITION_FIELDS, 1, ...)
+  if o ~= nil then lock = o.lock end
   if lock == nil then lock = RLock() end
   self._lock = check_lock(lock, 1, "Condition")
   self[HANDLE] = native.cond_new()
@@ -514,10 +520,11 @@ local FILLING, DRAINING, RESETTING, BROKEN = 0, 1, -1, -2
 local vget, vset = native.value_get, native.value_set
 
 local Barrier = Object:extend("Barrier")
-function Barrier:init(parties, action, timeout)
-  if is_plain_table(parties) then
-    parties, action, timeout = parties.parties, parties.action, parties.timeout
-  end
+local BARRIER_FIELDS = fields("parties", "action", "timeout")
+function Barrier:init(...)
+  local parties, action, timeout = ...
+  local o = args("Barrier", BARRIER_FIELDS, 3, ...)
+  if o ~= nil then parties, action, timeout = o.parties, o.action, o.timeout end
   if math.type(parties) ~= "integer" then
     argerror(1, "Barrier", "integer expected, got " .. type(parties), 2)
   end
@@ -526,7 +533,7 @@ function Barrier:init(parties, action, timeout)
   class.checktimeout(timeout, 3, "Barrier")
   self._cond = Condition(Lock())
   self._state = native.value_new("i", 2)  -- state, count
-  self.parties = parties
+  self._parties = parties
   self._action = action
   self._timeout = timeout
 end
@@ -549,7 +556,7 @@ function Barrier:wait(timeout)
     local index = bcount(self)
     vset(self._state, 2, index + 1)
     local inner_ok, err = pcall(function()
-      if index + 1 == self.parties then
+      if index + 1 == self._parties then
         local aok, aerr = true, nil
         if self._action then aok, aerr = pcall(self._action) end
         if not aok then bbreak(self) error(aerr, 0) end
@@ -593,7 +600,9 @@ function Barrier:abort()
   self._cond:with(bbreak, self)
 end
 
+-- read-only properties, as Python's (assigning one raises)
 class.getters(Barrier, {
+  parties = function(self) return self._parties end,
   n_waiting = function(self)
     if bstate(self) == FILLING then return bcount(self) end
     return 0
@@ -652,24 +661,42 @@ local function sync_release(self) return get_lock(self):release() end
 -- Value(typecode, [init], [lock=true]) or Value{typecode=, init=, lock=}
 -- (also Python's typecode_or_type= and value=); v.value reads and writes it
 local Value = Object:extend("Value")
-function Value:init(typecode, value, lock)
-  if is_plain_table(typecode) then
-    local o = typecode
+local VALUE_FIELDS = fields("typecode", "typecode_or_type", "init", "value", "lock")
+local RAW_VALUE_FIELDS = fields("typecode", "typecode_or_type", "init", "value")
+
+-- typecode, value, lock from the arguments of Value or RawValue
+local function value_args(fname, set, max, ...)
+  local typecode, value, lock = ...
+  local o = args(fname, set, max, ...)
+  if o ~= nil then
     typecode, value = field(o, "typecode", "typecode_or_type"), field(o, "init", "value")
     lock = o.lock
   end
-  rawset(self, "_typecode", check_typecode(typecode, "Value"))
-  rawset(self, HANDLE, native.value_new(typecode, 1))
-  if value ~= nil then init_set(self, nil, value, "Value") end
-  rawset(self, "_lock", value_lock(lock, "Value"))
+  return typecode, value, lock
 end
+
+local function setup_value(self, fname, typecode, value, lock)
+  rawset(self, "_typecode", check_typecode(typecode, fname))
+  rawset(self, HANDLE, native.value_new(typecode, 1))
+  if value ~= nil then init_set(self, nil, value, fname) end
+  rawset(self, "_lock", value_lock(lock, fname))
+end
+
+function Value:init(...)
+  setup_value(self, "Value", value_args("Value", VALUE_FIELDS, 3, ...))
+end
+-- properties: value (read and written in shared memory), typecode (read-only)
 class.getters(Value, {
   value = function(self) return vget(self) end,
-  typecode = function(self) return rawget(self, "_typecode") end,
+  typecode = function(self) return self._typecode end,
+}, {
+  value = function(self, v)  -- assign(self, nil, v), one call less
+    local n, msg = vtryset(self, nil, v)
+    if n == nil then return end
+    if n == 0 then caller_error(msg) end
+    argerror(n, "__newindex", msg, 2)
+  end,
 })
-function Value:__newindex(k, v)
-  if k == "value" then assign(self, nil, v) else rawset(self, k, v) end
-end
 Value.get_lock = get_lock
 function Value:get_obj() return self end
 Value.acquire = sync_acquire
@@ -681,8 +708,12 @@ function Value:__tostring()
 end
 M.Value = Value
 
-function M.RawValue(typecode, value)
-  return Value(typecode, value, false)
+-- RawValue(typecode, [init]) or RawValue{typecode=, init=}: a Value without a lock
+function M.RawValue(...)
+  local typecode, value = value_args("RawValue", RAW_VALUE_FIELDS, 2, ...)
+  local v = setmetatable({}, Value)
+  setup_value(v, "RawValue", typecode, value, false)
+  return v
 end
 
 -- Array(typecode, size_or_table, [lock=true]) or Array{typecode=,
@@ -690,29 +721,44 @@ end
 -- size_or_initializer=, and init=); a[i] for i in 1..#a
 local Array = Object:extend("Array")
 local array_methods = Array
-function Array:init(typecode, init, lock)
-  if is_plain_table(typecode) and init == nil then
-    local o = typecode
+local ARRAY_FIELDS = fields("typecode", "typecode_or_type", "size_or_table",
+                            "size_or_initializer", "init", "lock")
+local RAW_ARRAY_FIELDS = fields("typecode", "typecode_or_type", "size_or_table",
+                                "size_or_initializer", "init")
+
+-- typecode, init, lock from the arguments of Array or RawArray
+local function array_args(fname, set, max, ...)
+  local typecode, init, lock = ...
+  local o = args(fname, set, max, ...)
+  if o ~= nil then
     typecode = field(o, "typecode", "typecode_or_type")
     init = field(o, "size_or_table", "size_or_initializer", "init")
     lock = o.lock
   end
-  check_typecode(typecode, "Array")
+  return typecode, init, lock
+end
+
+local function setup_array(self, fname, typecode, init, lock)
+  check_typecode(typecode, fname)
   local n
   if math.type(init) == "integer" then n = init
   elseif type(init) == "table" then n = #init
   elseif type(init) == "string" and typecode == "c" then n = #init
-  else argerror(2, "Array", "size or table expected, got " .. type(init), 2) end
-  if n < 0 then argerror(2, "Array", "size must not be negative", 2) end
-  if n > (1 << 34) then argerror(2, "Array", "array size out of range", 2) end
+  else argerror(2, fname, "size or table expected, got " .. type(init), 2) end
+  if n < 0 then argerror(2, fname, "size must not be negative", 2) end
+  if n > (1 << 34) then argerror(2, fname, "array size out of range", 2) end
   rawset(self, "_typecode", typecode)
   rawset(self, HANDLE, native.value_new(typecode, n))
   if type(init) == "table" then
-    for i = 1, n do init_set(self, i, init[i], "Array", ("element %d: "):format(i)) end
+    for i = 1, n do init_set(self, i, init[i], fname, ("element %d: "):format(i)) end
   elseif type(init) == "string" then
     native.value_setbytes(self, init)
   end
-  rawset(self, "_lock", value_lock(lock, "Array"))
+  rawset(self, "_lock", value_lock(lock, fname))
+end
+
+function Array:init(...)
+  setup_array(self, "Array", array_args("Array", ARRAY_FIELDS, 3, ...))
 end
 -- indexing for Array and its subclasses ('methods' is the class)
 local function array_index(methods)
@@ -738,6 +784,7 @@ Array.__newindex = function(self, k, v)
     checktype(v, "string", 3, "__newindex")
     if #v > vlen(self) then caller_error("byte string too long") end
     native.value_setbytes(self, v)
+  elseif k == "typecode" then error(class.not_writable(self, k), 2)  -- read-only
   else rawset(self, k, v) end
 end
 Array.__len = vlen
@@ -764,21 +811,31 @@ function Array:__tostring()
 end
 M.Array = Array
 
-function M.RawArray(typecode, init)
-  return Array(typecode, init, false)
+-- RawArray(typecode, size_or_table) or RawArray{typecode=, size_or_table=}:
+-- an Array without a lock
+function M.RawArray(...)
+  local typecode, init = array_args("RawArray", RAW_ARRAY_FIELDS, 2, ...)
+  local a = setmetatable({}, Array)
+  setup_array(a, "RawArray", typecode, init, false)
+  return a
 end
 
 -- ---- Queue, JoinableQueue, SimpleQueue -------------------------------------------------
 
+-- Queue([maxsize]) or Queue{maxsize = n}, and JoinableQueue the same
 local Queue = Object:extend("Queue")
-function Queue:init(maxsize)
-  if is_plain_table(maxsize) then maxsize = maxsize.maxsize end
+local QUEUE_FIELDS = fields("maxsize")
+local function setup_queue(self, fname, ...)
+  local maxsize = ...
+  local o = args(fname, QUEUE_FIELDS, 1, ...)
+  if o ~= nil then maxsize = o.maxsize end
   if maxsize ~= nil and math.type(maxsize) ~= "integer" then
-    argerror(1, "Queue", "integer expected, got " .. type(maxsize), 2)
+    argerror(1, fname, "integer expected, got " .. type(maxsize), 2)
   end
   self[HANDLE] = native.queue_new(maxsize or 0)
-  self.maxsize = maxsize or 0
+  self._maxsize = maxsize or 0
 end
+function Queue:init(...) setup_queue(self, "Queue", ...) end
 Queue.put = native.queue_put
 Queue.get = native.queue_get
 function Queue:put_nowait(obj) return native.queue_put(self, obj, false) end
@@ -793,7 +850,13 @@ function Queue:shutdown(immediate)
   checktype(immediate, "boolean", 1, "shutdown", true)
   native.queue_shutdown(self, immediate)
 end
-class.getters(Queue, {is_shutdown = native.queue_is_shutdown})
+-- read-only properties: is_shutdown, and maxsize (fixed in shared memory
+-- when the queue is made; Python's multiprocessing queues have it as the
+-- private _maxsize, which assigning changes nothing either)
+class.getters(Queue, {
+  is_shutdown = native.queue_is_shutdown,
+  maxsize = function(self) return self._maxsize end,
+})
 function Queue:join_thread() end         -- no feeder thread to wait for
 function Queue:cancel_join_thread() end
 function Queue:__tostring()
@@ -802,6 +865,7 @@ end
 M.Queue = Queue
 
 local JoinableQueue = Queue:extend("JoinableQueue")
+function JoinableQueue:init(...) setup_queue(self, "JoinableQueue", ...) end
 JoinableQueue.task_done = native.queue_task_done
 JoinableQueue.join = native.queue_join
 M.JoinableQueue = JoinableQueue
@@ -809,7 +873,10 @@ M.JoinableQueue = JoinableQueue
 -- an unbounded Queue without task accounting: the queue API (block and
 -- timeout included, which Python's lacks) less maxsize and full
 local SimpleQueue = Object:extend("SimpleQueue")
-function SimpleQueue:init() self[HANDLE] = native.queue_new(0) end
+function SimpleQueue:init(...)
+  args("SimpleQueue", NO_FIELDS, 0, ...)
+  self[HANDLE] = native.queue_new(0)
+end
 SimpleQueue.put = native.queue_put
 SimpleQueue.get = native.queue_get
 SimpleQueue.put_nowait = Queue.put_nowait
@@ -852,8 +919,11 @@ end
 M._wrap_conn = wrap_conn
 
 -- Pipe([duplex=true]) -> conn1, conn2 (simplex: conn1 receives, conn2 sends)
-function M.Pipe(duplex)
-  if is_plain_table(duplex) then duplex = duplex.duplex end
+local PIPE_FIELDS = fields("duplex")
+function M.Pipe(...)
+  local duplex = ...
+  local o = args("Pipe", PIPE_FIELDS, 1, ...)
+  if o ~= nil then duplex = o.duplex end
   checktype(duplex, "boolean", 1, "Pipe", true)
   local a, b = native.pipe_new(duplex ~= false)
   return wrap_conn(a), wrap_conn(b)

@@ -4,6 +4,7 @@
 
 -- the exit code runs these after the script, which may have removed them
 local pairs, ipairs, next, pcall, tostring = pairs, ipairs, next, pcall, tostring
+local select = select
 local table, io = table, io
 
 local native = require("cthreads.native.threading")
@@ -74,8 +75,13 @@ M._hold, M._with = hold, with
 
 -- ---- Lock and RLock ----------------------------------------------------------
 
+-- Lock() and RLock() take no arguments, as Python's
+local NO_FIELDS = class.NO_FIELDS
 local Lock = Object:extend("Lock")
-function Lock:init() self[HANDLE] = native.lock_new() end
+function Lock:init(...)
+  class.args("Lock", NO_FIELDS, 0, ...)
+  self[HANDLE] = native.lock_new()
+end
 Lock.acquire = native.lock_acquire
 Lock.release = native.lock_release
 Lock.locked = native.lock_locked
@@ -96,8 +102,12 @@ end
 do
   local class_meta = getmetatable(Lock)
   local construct = class_meta.__call
+  local check_args = class.args
   class_meta.__call = function(cls, ...)
-    if cls == Lock then return native.lock_new(Lock) end
+    if cls == Lock then
+      if select("#", ...) ~= 0 then check_args("Lock", NO_FIELDS, 0, ...) end
+      return native.lock_new(Lock)
+    end
     return construct(cls, ...)
   end
 end
@@ -106,7 +116,10 @@ M.Lock = Lock
 M.allocate_lock = Lock  -- Python's _thread name
 
 local RLock = Object:extend("RLock")
-function RLock:init() self[HANDLE] = native.rlock_new() end
+function RLock:init(...)
+  if select("#", ...) ~= 0 then class.args("RLock", NO_FIELDS, 0, ...) end
+  self[HANDLE] = native.rlock_new()
+end
 RLock.acquire = native.rlock_acquire
 RLock.release = native.rlock_release
 RLock.locked = native.rlock_locked
@@ -161,13 +174,19 @@ function Thread:init(...)
   self._started = false
 end
 
--- 'daemon' is a property, as in Python: assigning it once the thread has
--- started is an error (the native thread took its value at start). The
--- value lives in '_daemon'; an instance has no raw 'daemon' field, so
--- both the read and the write reach the class.
-class.getters(Thread, {daemon = function(self) return rawget(self, "_daemon") end})
-Thread.__newindex = class.daemon_setter(function(self) return rawget(self, "_started") end,
-                                        "cannot set daemon status of active thread")
+-- Python's properties (class.getters): 'daemon', which assigning once the
+-- thread has started is an error (the native thread took its value at
+-- start), and the read-only 'ident' and 'native_id'. Their values live in
+-- '_daemon', '_ident' and '_native_id' (read as fields: a getter calling
+-- rawget costs half as much again).
+class.getters(Thread, {
+  daemon = function(self) return self._daemon end,
+  ident = function(self) return self._ident end,
+  native_id = function(self) return self._native_id end,
+}, {
+  daemon = class.daemon_setter(function(self) return rawget(self, "_started") end,
+                               "cannot set daemon status of active thread"),
+})
 
 function Thread:run()
   if self.target ~= nil then
@@ -204,11 +223,11 @@ end
 -- runs in the new OS thread
 local function bootstrap(self)
   -- with the GIL off this runs while start() may not have stored them yet
-  self.ident, self.native_id = get_ident(), native.get_native_id()
+  self._ident, self._native_id = get_ident(), native.get_native_id()
   active[get_ident()] = self
   local ok, info = xpcall(self.run, capture, self)
   if not ok then report(self, info) end
-  active[self.ident or get_ident()] = nil
+  active[self._ident or get_ident()] = nil
 end
 
 function Thread:start()
@@ -221,7 +240,7 @@ function Thread:start()
   local h, ident, native_id = native.start(self, tostring(self.name),
                                            self.daemon and true or false, bootstrap)
   self[HANDLE] = h
-  self.ident, self.native_id = ident, native_id
+  self._ident, self._native_id = ident, native_id
   if not native.done(h) then active[ident] = self end
 end
 
@@ -286,14 +305,14 @@ end
 -- (daemon is kept in _daemon, behind the property: it cannot change now)
 local main = setmetatable({name = "MainThread", _daemon = false, _started = true,
                            _initialized = true, _is_main = true, _seq = 0,
-                           ident = native.main_ident, native_id = native.get_native_id()},
+                           _ident = native.main_ident, _native_id = native.get_native_id()},
                           Thread)
 active[native.main_ident] = main
 
 local function dummy()
   local t = setmetatable({name = ("Dummy-%d"):format(next_count(DUMMY_N)), _daemon = true,
                           _started = true, _initialized = true, _seq = math.huge,
-                          ident = get_ident(), native_id = native.get_native_id()},
+                          _ident = get_ident(), _native_id = native.get_native_id()},
                          Thread)
   active[t.ident] = t
   return t
@@ -369,7 +388,7 @@ function M._after_fork()
     main = cur
     cur._is_main = true
   end
-  cur.native_id = native.get_native_id()
+  cur._native_id = native.get_native_id()
   shutting_down, abandoning = false, false
 end
 

@@ -7,6 +7,7 @@
 local class = require("cthreads.class")
 local Object, checktype, argerror = class.Object, class.checktype, class.argerror
 local checktimeout = class.checktimeout
+local select = select
 
 return function(M)
   local native = M._native
@@ -16,16 +17,9 @@ return function(M)
   local monotonic = M._time.monotonic
   local unpack = table.unpack
 
-  local function is_plain_table(v)
-    return type(v) == "table" and getmetatable(v) == nil
-  end
-
-  -- a constructor's single table of named fields, or nil
-  local function named(...)
-    local first = ...
-    if select("#", ...) == 1 and is_plain_table(first) then return first end
-    return nil
-  end
+  -- a constructor's table of named fields (checked against the set
+  -- 'fields'), or nil for positional arguments (at most 'max' of them)
+  local args, fields, NO_FIELDS = class.args, class.fields, class.NO_FIELDS
 
   local function check_integer(v, n, fname)
     checktype(v, "number", n, fname)
@@ -57,10 +51,15 @@ return function(M)
   end
 
   -- Condition([lock]) or Condition{lock = l}; the default lock is an RLock
+  local CONDITION_FIELDS = fields("lock")
   function Condition:init(...)
     local lock = ...
-    local o = named(...)
-    if o ~= nil and o.acquire == nil then lock = o.lock end
+    if class.is_plain_table(lock) and rawget(lock, "acquire") ~= nil then
+      class.check_count("Condition", 1, ...)  -- a lock made of a plain table
+    else
+      local o = args("Condition", CONDITION_FIELDS, 1, ...)
+      if o ~= nil then lock = o.lock end
+    end
     if lock == nil then lock = RLock() end
     local t = type(lock)
     if t ~= "table" and t ~= "userdata" then
@@ -116,9 +115,10 @@ return function(M)
   local Semaphore = Object:extend("Semaphore")
 
   local SEM_MAX = 0x7fffffff  -- the native count is a 32-bit futex word
+  local SEMAPHORE_FIELDS = fields("value")
   local function semaphore_value(fname, ...)
     local value = ...
-    local o = named(...)
+    local o = args(fname, SEMAPHORE_FIELDS, 1, ...)
     if o ~= nil then value = o.value end
     if value == nil then return 1 end
     value = check_integer(value, 1, fname)
@@ -157,7 +157,10 @@ return function(M)
   -- ---- Event ---------------------------------------------------------------
 
   local Event = Object:extend("Event")
-  function Event:init() self[HANDLE] = native.event_new() end
+  function Event:init(...)
+    if select("#", ...) ~= 0 then args("Event", NO_FIELDS, 0, ...) end
+    self[HANDLE] = native.event_new()
+  end
   Event.set = native.event_set
   Event.clear = native.event_clear
   Event.is_set = native.event_is_set
@@ -175,9 +178,11 @@ return function(M)
   -- Timer{interval =, ["function"] = f (or target = f), args =, kwargs =}:
   -- a Thread that calls f after 'interval' seconds unless cancelled.
   local Timer = Thread:extend("Timer")
+  local TIMER_FIELDS = fields("interval", "function", "target", "args", "kwargs",
+                              "name", "daemon")
   function Timer:init(...)
     local interval, f, args, kwargs = ...
-    local o = named(...)
+    local o = class.args("Timer", TIMER_FIELDS, 4, ...)
     if o ~= nil then
       interval, f, args, kwargs = o.interval, o["function"] or o.target, o.args, o.kwargs
     end
@@ -224,9 +229,10 @@ return function(M)
   local Barrier = Object:extend("Barrier")
 
   -- Barrier(parties, [action], [timeout]) or Barrier{parties =, action =, timeout =}
+  local BARRIER_FIELDS = fields("parties", "action", "timeout")
   function Barrier:init(...)
     local parties, action, timeout = ...
-    local o = named(...)
+    local o = args("Barrier", BARRIER_FIELDS, 3, ...)
     if o ~= nil then parties, action, timeout = o.parties, o.action, o.timeout end
     parties = check_integer(parties, 1, "Barrier")
     if parties < 1 then argerror(1, "Barrier", "parties must be >= 1", 3) end
@@ -240,12 +246,13 @@ return function(M)
     self._count = 0
   end
 
+  -- read-only properties, as Python's (assigning one raises)
   class.getters(Barrier, {
-    parties = function(self) return rawget(self, "_parties") end,
+    parties = function(self) return self._parties end,
     n_waiting = function(self)
-      return rawget(self, "_state") == FILLING and rawget(self, "_count") or 0
+      return self._state == FILLING and self._count or 0
     end,
-    broken = function(self) return rawget(self, "_state") == BROKEN end,
+    broken = function(self) return self._state == BROKEN end,
   })
 
   local function set_broken(self)
@@ -369,7 +376,12 @@ return function(M)
   function Local:__newindex(k, v) thread_fields(self)[k] = v end
   function Local:__pairs() return next, thread_fields(self), nil end
 
+  -- Python's local() takes no arguments; a subclass with an init of its
+  -- own takes what that init takes
   local function local_construct(cls, ...)
+    if select("#", ...) ~= 0 and cls.init == Local.init then
+      args(tostring(rawget(cls, "__name")), NO_FIELDS, 0, ...)
+    end
     local obj = setmetatable({}, cls)
     -- the per-thread tables are weak by thread object, so a thread's
     -- fields go away with it
