@@ -148,6 +148,13 @@ local THREAD_N, DUMMY_N, START_SEQ = 1, 2, 3
 local next_count = native.next_count
 local main_done  -- an Event set when the main chunk ends (made below)
 local active = {}      -- ident -> Thread, for started threads not yet ended
+-- Thread -> true from start() until (about) the thread has put itself in
+-- 'active': only a thread itself writes its ident's entry there, because
+-- an ident is reused once its thread ended, and start() storing a thread
+-- that had already ended could overwrite a newer thread's entry (then
+-- current_thread() named the wrong thread: found by the threads stress
+-- under TSan). Weak, and stale entries are filtered by is_alive.
+local starting = setmetatable({}, {__mode = "k"})
 local shutting_down = false
 -- set once the non-daemon threads have all ended at exit: the daemon threads
 -- left are being abandoned, and what they raise from then on (a Pool
@@ -241,7 +248,7 @@ function Thread:start()
                                            self.daemon and true or false, bootstrap)
   self[HANDLE] = h
   self._ident, self._native_id = ident, native_id
-  if not native.done(h) then active[ident] = self end
+  if not native.done(h) then starting[self] = true end
 end
 
 function Thread:join(timeout)
@@ -324,11 +331,20 @@ end
 
 function M.main_thread() return main end
 
-function M.enumerate()
-  local list = {}
+-- the started threads not yet ended, each once
+local function alive_threads()
+  local list, seen = {}, {}
   for _, t in pairs(active) do
-    if t:is_alive() then list[#list + 1] = t end
+    if not seen[t] and t:is_alive() then list[#list + 1], seen[t] = t, true end
   end
+  for t in pairs(starting) do
+    if not seen[t] and t:is_alive() then list[#list + 1], seen[t] = t, true end
+  end
+  return list
+end
+
+function M.enumerate()
+  local list = alive_threads()
   table.sort(list, function(a, b) return a._seq < b._seq end)
   return list
 end
@@ -361,7 +377,7 @@ function M._shutdown()
   main_done:set()
   while true do
     local waiting
-    for _, t in pairs(active) do
+    for _, t in ipairs(alive_threads()) do
       if t ~= main and not t.daemon and rawget(t, HANDLE) and t:is_alive() then
         waiting = t
         break
@@ -377,6 +393,7 @@ end
 -- calling thread exists there; it becomes the main thread
 function M._after_fork()
   local cur = M.current_thread()
+  for t in pairs(starting) do starting[t] = nil end  -- none exists here
   for ident, t in pairs(active) do
     if t ~= cur then
       active[ident] = nil
