@@ -20,16 +20,17 @@ local function with_child(child, parent)
   return res
 end
 
--- sends v to a child and back: the child gets it and sends it on
-local function via_queue(v)
-  local inq, outq = mp.Queue(), mp.Queue()
-  return with_child(function() outq:put(inq:get()) end,
-                    function() inq:put(v) return outq:get(true, 30) end)
-end
-
-local function via_pipe(v)
+-- sends v to a child through transport ("Queue" or "Pipe"); the child runs
+-- prepare(), receives it and sends answer(received) back, which is returned
+local function through(transport, v, answer, prepare)
+  prepare = prepare or function() end
+  if transport == "Queue" then
+    local inq, outq = mp.Queue(), mp.Queue()
+    return with_child(function() prepare() outq:put(answer(inq:get())) end,
+                      function() inq:put(v) return outq:get(true, 30) end)
+  end
   local a, b = mp.Pipe()
-  local back = with_child(function() b:send(b:recv()) end,
+  local back = with_child(function() prepare() b:send(answer(b:recv())) end,
                           function()
                             a:send(v)
                             assert.is_true(a:poll(30))
@@ -40,6 +41,12 @@ local function via_pipe(v)
   return back
 end
 
+local function same(v) return v end
+
+-- sends v to a child and back: the child gets it and sends it on
+local function via_queue(v) return through("Queue", v, same) end
+local function via_pipe(v) return through("Pipe", v, same) end
+
 local function both(name, f)
   it(name .. " (Queue)", function() f(via_queue) end)
   it(name .. " (Pipe)", function() f(via_pipe) end)
@@ -48,23 +55,7 @@ end
 -- sends v to a child that runs prepare() first; the child answers with
 -- {check(v), v}; returns check's table and v as they came back
 local function checked_by_child(transport, v, check, prepare)
-  prepare = prepare or function() end
-  local r
-  if transport == "Queue" then
-    local inq, outq = mp.Queue(), mp.Queue()
-    r = with_child(function() prepare() local got = inq:get() outq:put({check(got), got}) end,
-                   function() inq:put(v) return outq:get(true, 30) end)
-  else
-    local a, b = mp.Pipe()
-    r = with_child(function() prepare() local got = b:recv() b:send({check(got), got}) end,
-                   function()
-                     a:send(v)
-                     assert.is_true(a:poll(30))
-                     return a:recv()
-                   end)
-    a:close()
-    b:close()
-  end
+  local r = through(transport, v, function(got) return {check(got), got} end, prepare)
   return r[1], r[2]
 end
 
