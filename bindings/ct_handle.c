@@ -49,8 +49,10 @@ void ct_time_scale_noenv (void) {
 double ct_time_scale (void) {
   if (scale < 0) {
     const char *s = getenv("CTHREADS_TIME_SCALE");
-    double v = s ? strtod(s, NULL) : 1.0;
-    scale = (v >= 0 && v == v) ? v : 1.0;
+    char *end = NULL;
+    double v = (s != NULL && *s != '\0') ? strtod(s, &end) : 1.0;
+    /* empty is unset; an unparsable value (refused by the host) is 1 */
+    scale = (v >= 0 && v == v && (end == NULL || *end == '\0')) ? v : 1.0;
   }
   return scale;
 }

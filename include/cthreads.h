@@ -33,8 +33,13 @@ int ct_nogil_supported (void);
 lua_State *ct_open (const ct_options *o, char *err, size_t errsize);
 
 /* Waits for every non-daemon thread, prints --stats, closes the state
-   (unless daemon threads are still running, which are abandoned). */
-void ct_close (lua_State *L);
+   (unless daemon threads are still running, which are abandoned). A
+   Ctrl-C during the wait gives it up: the threads are abandoned too, and
+   ct_close returns 1 (else 0). */
+int ct_close (lua_State *L);
+/* Makes ct_close abandon the non-daemon threads (and child processes)
+   instead of waiting for them: for a host whose script a Ctrl-C ended. */
+void ct_abandon_threads (void);
 
 /* Blocking calls. ct_detach returns the caller's thread state; give it back
    to ct_attach. 'waited' says the call really blocked, which lets the
@@ -53,6 +58,9 @@ int ct_take_interrupt (void);
 
 /* Raises "interrupted!" in the main thread if Ctrl-C is pending. */
 void ct_check_interrupt (lua_State *L);
+/* Whether the value at 'idx' is the error that Ctrl-C raised last (as
+   raised, or with the traceback that ct_pcall_traceback adds). */
+int ct_is_interrupt (lua_State *L, int idx);
 
 int ct_gil_enabled (void);
 

@@ -142,6 +142,15 @@ describe("command line: scripts and arguments", function()
     assert.matches(">> ", out, 1, true)   -- the continuation prompt
   end)
 
+  it("-i on piped input echoes each line before what running it prints", function()
+    local inf = write(dir .. "/repl-in.txt", "error('x')\nprint('after')\n")
+    local p = io.popen(proc.quote(proc.bin) .. " -i < " .. proc.quote(inf) .. " 2>&1", "r")
+    local out = p:read("a")
+    p:close()
+    assert.matches("> error%('x'%)\nstdin:1: x\nstack traceback:", out)
+    assert.matches("\n> print%('after'%)\nafter\n", out)
+  end)
+
   it("-W turns warnings on", function()
     local _, err = run{"-e", "warn('quiet')"}
     assert.equal("", err)
@@ -186,6 +195,15 @@ describe("command line: scripts and arguments", function()
     assert.equal("ran\n", (run{"-E", "-e", "print('ran')",
                                env = {CTHREADS_GIL = "abc", CTHREADS_TIME_SCALE = "x"}}))
     assert.equal("ran\n", (run{"-e", "print('ran')", env = {CTHREADS_GIL = "", CTHREADS_TIME_SCALE = ""}}))
+  end)
+
+  it("an empty CTHREADS_TIME_SCALE is unset: sleeps are not scaled", function()
+    -- it once made every sleep 0; a sleep never ends early, so this bound holds
+    local out, err, status = run{"-e", "local t = time.monotonic(); time.sleep(0.05); " ..
+                                       "print(time.monotonic() - t >= 0.05)",
+                                 env = {CTHREADS_TIME_SCALE = ""}}
+    assert.equal(0, status, err)
+    assert.equal("true\n", out)
   end)
 
   it("-E also ignores CTHREADS_GIL and CTHREADS_TIME_SCALE (--gil still counts)", function()
@@ -474,9 +492,100 @@ describe("command line: runtime options", function()
     end
     local _, _, st = run{"--compare", write(dir .. "/fail.lua", "os.exit(3)")}
     assert.equal(3, st)
-    local _, err3, st3 = run{"--compare"}
-    assert.equal(1, st3)
-    assert.matches("--compare needs a script", err3, 1, true)
+    -- with no script, stdin is the script (as for lua) when it is not a
+    -- terminal (scripts/test/repl_pty.py checks the terminal's refusal)
+    local out3, err3, st3 = run{"--compare", stdin = "print('piped', threading.gil_enabled())"}
+    assert.equal(0, st3, err3)
+    assert.matches("piped\ttrue\n", out3, 1, true)
+    assert.matches("(stdin)", err3, 1, true)
+    if nogil_supported() then assert.matches("piped\tfalse\n", out3, 1, true) end
+  end)
+
+  -- runs 'sh' (a shell command line) -> stdout, stderr, status
+  local function sh(cmd)
+    local errf = os.tmpname()
+    local p = io.popen(cmd .. " 2>" .. proc.quote(errf), "r")
+    local out = p:read("a")
+    local _, _, status = p:close()
+    local err = slurp(errf)
+    os.remove(errf)
+    return out, err, status
+  end
+
+  it("--compare gives both runs the same stdin: a file, or a pipe", function()
+    if not nogil_supported() then return end
+    local s = write(dir .. "/lines.lua", [[
+      local n, sum = 0, 0
+      for l in io.lines() do n = n + 1; sum = sum + tonumber(l) end
+      print(threading.gil_enabled(), n, sum)]])
+    local input = {}
+    for i = 1, 20000 do input[i] = i end  -- more than a pipe holds
+    input = table.concat(input, "\n") .. "\n"
+    local want = "true\t20000\t200010000\nfalse\t20000\t200010000\n"
+    local out, err, status = run{"--compare", s, stdin = input}
+    assert.equal(0, status, err)
+    assert.equal(want, out)
+    local infile = write(dir .. "/input.txt", input)
+    out, err, status = sh("cat " .. proc.quote(infile) .. " | " .. proc.quote(proc.bin) ..
+                          " --compare " .. proc.quote(s))
+    assert.equal(0, status, err)
+    assert.equal(want, out)
+    -- a script from a pipe, reading the rest of it
+    out, err, status = sh("printf 'print(threading.gil_enabled(), ...)\\n' | " ..
+                          proc.quote(proc.bin) .. " --compare - a b")
+    assert.equal(0, status, err)
+    assert.equal("true\ta\tb\nfalse\ta\tb\n", out)
+    -- a pipe that is never closed does not stop a script that does not read it
+    out, err, status = sh("(sleep 30 &) | " .. proc.quote(proc.bin) .. " --compare -e 'print(1)'")
+    assert.equal(0, status, err)
+    assert.equal("1\n1\n", out)
+  end)
+
+  it("--compare says when the two runs ended differently", function()
+    if not nogil_supported() then return end
+    local s = write(dir .. "/onlyon.lua", "if threading.gil_enabled() then os.exit(4) end")
+    local _, err, status = run{"--compare", s}
+    assert.equal(4, status)
+    assert.matches("\nGIL on .- 4\nGIL off .- 0\n", err)
+    assert.matches("the runs ended differently", err, 1, true)
+  end)
+
+  it("--compare with --trace writes one timeline per run", function()
+    if not nogil_supported() then return end
+    local json = require("dkjson")
+    local s = write(dir .. "/t.lua", "threading.Thread{target = function() end}:start()")
+    local _, err, status = run{"--trace", dir .. "/cmp.json", "--compare", s}
+    assert.equal(0, status, err)
+    assert.matches("traces: " .. dir .. "/cmp.gil-on.json, " .. dir .. "/cmp.gil-off.json", err, 1, true)
+    assert.is_nil(slurp(dir .. "/cmp.json"))
+    for mode, file in pairs{on = "/cmp.gil-on.json", off = "/cmp.gil-off.json"} do
+      local text = assert(slurp(dir .. file), file)
+      local doc = json.decode(text)
+      assert.equal(mode, doc.otherData.gil)
+    end
+  end)
+
+  it("--compare stops after the run that a SIGINT interrupted", function()
+    local s = write(dir .. "/spin.lua", "print('ready') io.stdout:flush() while true do end")
+    local outf = dir .. "/spin.out"
+    -- the signal goes to --compare alone (kill), which passes it on to the run
+    local out = sh(([[
+      %s --compare %s > %s 2>&1 &
+      pid=$!
+      (sleep 60 && pkill -KILL -P $pid && kill -KILL $pid) >/dev/null 2>&1 &
+      watchdog=$!
+      i=0
+      while [ $i -lt 3000 ] && ! grep -q ready %s 2>/dev/null; do sleep 0.01; i=$((i+1)); done
+      kill -INT $pid
+      wait $pid
+      echo "status=$?"
+      pkill -P $watchdog sleep 2>/dev/null; kill $watchdog 2>/dev/null
+    ]]):format(proc.quote(proc.bin), proc.quote(s), proc.quote(outf), proc.quote(outf)))
+    local log = slurp(outf)
+    assert.matches("status=1\n", out, 1, true)
+    assert.matches("interrupted!", log, 1, true)
+    assert.matches("GIL off   (not run: interrupted)", log, 1, true)
+    assert.is_nil(log:find("--compare: GIL off", 1, true), log)
   end)
 end)
 
@@ -533,6 +642,11 @@ describe("command line: --trace", function()
     local doc, _, msg = json.decode(assert(slurp(file)))
     assert.is_table(doc, msg)
     assert.is_table(doc.traceEvents)
+    for _, e in ipairs(doc.traceEvents) do  -- metadata events too
+      for _, k in ipairs{"ph", "ts", "pid", "tid"} do
+        assert.is_not_nil(e[k], ("an event without %s: %s"):format(k, json.encode(e)))
+      end
+    end
     local kinds = events_by_thread(doc)
     for _, name in ipairs{"MainThread", "worker-1", "worker-2"} do
       assert.is_table(kinds[name], "no events for " .. name)

@@ -342,8 +342,10 @@ end
 function M.freeze_support() end
 
 -- multiprocessing's exit function (ct_close, and the end of every child):
--- finalizes pools and managers, terminates daemon children, joins the rest
-function M._shutdown()
+-- finalizes pools and managers, terminates daemon children, joins the rest.
+-- After a Ctrl-C ('abandon': one ended the script; or one while joining)
+-- the children still running are terminated instead.
+function M._shutdown(abandon)
   local objs = {}
   for obj, f in pairs(finalizers) do objs[#objs + 1] = {obj, f} end
   table.sort(objs, function(a, b) return (a[1]._finalize_order or 0) > (b[1]._finalize_order or 0) end)
@@ -355,9 +357,15 @@ function M._shutdown()
   for _, p in ipairs(M.active_children()) do
     if p.daemon then pcall(p.terminate, p) end
   end
-  for _, p in ipairs(M.active_children()) do
-    pcall(p.join, p)
+  local ok, err = true, nil
+  if not abandon then
+    ok, err = pcall(function()
+      for _, p in ipairs(M.active_children()) do p:join() end
+    end)
+    if ok then return end
   end
+  for _, p in ipairs(M.active_children()) do pcall(p.terminate, p) end
+  if not ok then error(err, 0) end
 end
 
 -- ---- Lock, RLock ------------------------------------------------------------------

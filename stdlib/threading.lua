@@ -371,11 +371,12 @@ M.currentThread = M.current_thread
 M.activeCount = M.active_count
 
 -- called by the runtime when the main chunk ends: wait for every
--- non-daemon thread, including ones started while waiting
-function M._shutdown()
+-- non-daemon thread, including ones started while waiting, unless
+-- 'abandon' (a Ctrl-C ended the script: they are left running, like daemons)
+function M._shutdown(abandon)
   shutting_down = true
   main_done:set()
-  while true do
+  while not abandon do
     local waiting
     for _, t in ipairs(alive_threads()) do
       if t ~= main and not t.daemon and rawget(t, HANDLE) and t:is_alive() then

@@ -2,7 +2,8 @@
 # The REPL driven through a pseudo-terminal as a person would use it
 # (scripts/test/repl_pty.py): values printed, multi-line input, :help,
 # :gil, :threads with a background thread that runs while the prompt
-# waits, :time, errors, Ctrl-C, the history file, Ctrl-D.
+# waits, :time, errors, Ctrl-C, the history file, Ctrl-D; and --compare
+# refusing a script typed on the terminal.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${CTHREADS_BIN:-$top/build/cthreads}

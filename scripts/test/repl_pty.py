@@ -3,7 +3,8 @@
 expressions, a multi-line definition, the : commands, a background thread
 that keeps running while the prompt waits, errors, Ctrl-C (clearing a line,
 dropping a continued statement, interrupting a running loop), the history
-file and Ctrl-D.    repl_pty.py PATH/TO/cthreads
+file and Ctrl-D; then `--compare` with no script on the terminal, which it
+must refuse.    repl_pty.py PATH/TO/cthreads
 """
 import os
 import pty
@@ -206,6 +207,13 @@ def main():
             fail("history lacks %r:\n%s" % (entry, hist))
     if "this is not lua" in hist:
         fail("a line cleared with Ctrl-C went into the history")
+    step("--compare with no script on a terminal is refused (it cannot replay typing)")
+    repl = Repl([binary, "--compare"], env)
+    repl.expect(r"--compare needs a script \(or -e code\) to run", "the refusal")
+    status = repl.wait_exit()
+    if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 1:
+        fail("exit status %r, expected 1" % status)
+
     os.remove(history)
     os.rmdir(tmp)
     print("REPL OK")

@@ -14,6 +14,9 @@
 /* the prefix of error reports: PROGNAME, or NULL in the REPL (as lua) */
 extern const char *host_progname;
 
+/* the last error that host_report printed was a Ctrl-C's */
+extern int host_interrupted;
+
 /* reports a failed status: prints the message on the stack to stderr */
 int host_report (lua_State *L, int status);
 /* runs the function on the stack with 'narg' arguments under a traceback */

@@ -305,6 +305,9 @@ static int pmain (lua_State *L) {
     return 0;
   if (c->script < argc && handle_script(L, argv + c->script) != LUA_OK)
     return 0;
+  /* a Ctrl-C that cut a read short just as the script ended: the error
+     the script would have got at its next call */
+  ct_check_interrupt(L);
   if (c->flags & HAS_I)
     host_repl(L);
   else if (c->script == argc && !(c->flags & (HAS_E | HAS_V))) {
@@ -353,9 +356,12 @@ int main (int argc, char **argv) {
   lua_pushcfunction(L, pmain);
   lua_pushlightuserdata(L, &c);
   status = lua_pcall(L, 1, 1, 0);
-  ok = lua_toboolean(L, -1);
+  ok = lua_toboolean(L, -1) && status == LUA_OK;
   host_report(L, status);
   lua_settop(L, 0);
-  ct_close(L);
-  return (ok && status == LUA_OK) ? EXIT_SUCCESS : EXIT_FAILURE;
+  /* a Ctrl-C that ended the script ends the program: threads that would
+     keep it alive are not waited for */
+  if (!ok && host_interrupted) ct_abandon_threads();
+  if (ct_close(L)) ok = 0;  /* a Ctrl-C while waiting for the threads */
+  return ok ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -10,10 +10,12 @@
 #include "lauxlib.h"
 
 const char *host_progname = PROGNAME;
+int host_interrupted;
 
 int host_report (lua_State *L, int status) {
   if (status != LUA_OK) {
     const char *msg = lua_tostring(L, -1);
+    host_interrupted = ct_is_interrupt(L, -1);
     if (msg == NULL) msg = "(error object is not a string)";
     if (host_progname) fprintf(stderr, "%s: ", host_progname);
     fprintf(stderr, "%s\n", msg);

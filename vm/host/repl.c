@@ -110,6 +110,7 @@ static char *read_plain_line (const char *prompt) {
   if (echo_input) {  /* as lua with readline does on piped input */
     fputs(buf, stdout);
     fputs("\n", stdout);
+    fflush(stdout);  /* before what the statement writes to stderr */
   }
   return buf;
 }

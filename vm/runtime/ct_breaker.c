@@ -25,8 +25,23 @@ void ct_check_interrupt (lua_State *L) {
   if (ts == NULL || !ts->is_main) return;
   if (__atomic_exchange_n(&ct_rt.interrupt_pending, 0, __ATOMIC_SEQ_CST)) {
     ct_breaker_clear(CT_BREAK_SIGNAL);
-    luaL_error(L, "interrupted!");
+    luaL_where(L, 1);
+    lua_pushliteral(L, "interrupted!");
+    lua_concat(L, 2);
+    lua_pushvalue(L, -1);  /* remembered, for ct_is_interrupt */
+    lua_setfield(L, LUA_REGISTRYINDEX, CT_INTERRUPT_KEY);
+    lua_error(L);
   }
+}
+
+int ct_is_interrupt (lua_State *L, int idx) {
+  int is;
+  idx = lua_absindex(L, idx);
+  if (lua_type(L, idx) != LUA_TSTRING) return 0;
+  lua_getfield(L, LUA_REGISTRYINDEX, CT_INTERRUPT_KEY);
+  is = lua_rawequal(L, idx, -1);
+  lua_pop(L, 1);
+  return is;
 }
 
 void ct_breaker_handle (lua_State *L) {

@@ -83,6 +83,7 @@ typedef struct ct_runtime {
   int nondaemon_threads;    /* of which non-daemon (atomic) */
   uint32_t threads_word;    /* futex: bumped whenever one of those ends */
   int interrupt_pending;    /* atomic */
+  int abandon;              /* ct_close leaves the threads running (Ctrl-C) */
   double t_start;
 } ct_runtime;
 
@@ -117,6 +118,7 @@ void ct_gil_reinit_after_fork (ct_tstate *ts);
 int ct_gil_held (void);
 
 /* ct_breaker.c */
+#define CT_INTERRUPT_KEY "cthreads.interrupt"  /* registry: the last Ctrl-C error */
 void ct_breaker_set (unsigned bits);
 void ct_breaker_clear (unsigned bits);
 

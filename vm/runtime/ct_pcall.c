@@ -2,6 +2,7 @@
 ** Protected calls with a traceback, for the host and for threads.
 */
 #include "cthreads.h"
+#include "ct_internal.h"
 #include "lauxlib.h"
 
 static int msghandler (lua_State *L) {
@@ -13,6 +14,11 @@ static int msghandler (lua_State *L) {
       msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
   }
   luaL_traceback(L, L, msg, 1);
+  /* a Ctrl-C's error stays recognizable with its traceback */
+  if (ct_current != NULL && ct_current->is_main && ct_is_interrupt(L, 1)) {
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, CT_INTERRUPT_KEY);
+  }
   return 1;
 }
 

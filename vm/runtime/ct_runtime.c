@@ -100,58 +100,73 @@ lua_State *ct_open (const ct_options *o, char *err, size_t errsize) {
 }
 
 /* Waits until every non-daemon OS thread has finished with the heap; a
-   Ctrl-C gives up (the threads are then abandoned like daemons). */
-static void wait_nondaemon_threads (void) {
+   Ctrl-C gives up (the threads are then abandoned like daemons) and
+   returns 0. */
+static int wait_nondaemon_threads (void) {
   for (;;) {
     uint32_t seen = __atomic_load_n(&ct_rt.threads_word, __ATOMIC_ACQUIRE);
     if (__atomic_load_n(&ct_rt.nondaemon_threads, __ATOMIC_ACQUIRE) == 0)
-      return;
+      return 1;
     ct_tstate *ts = ct_detach();
     int r = ct_futex_wait(&ct_rt.threads_word, seen, NULL, 0);
     ct_attach(ts, 1);
     if (r == EINTR && ct_take_interrupt()) {
       fprintf(stderr, "cthreads: interrupted while waiting for threads to end\n");
-      return;
+      return 0;
     }
   }
 }
 
-/* package.loaded[mod]._shutdown(), in protected mode since a script may
-   have broken its modules; the module name is the argument */
+/* package.loaded[mod]._shutdown(abandon), in protected mode since a
+   script may have broken its modules; the arguments are the module name
+   and 'abandon' (true: end without joining threads or children) */
 static int call_shutdown (lua_State *L) {
   const char *mod = lua_tostring(L, 1);
   lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
   if (lua_type(L, -1) != LUA_TTABLE) return 0;
   if (lua_getfield(L, -1, mod) != LUA_TTABLE) return 0;
   if (lua_getfield(L, -1, "_shutdown") != LUA_TFUNCTION) return 0;
-  lua_call(L, 0, 0);
+  lua_pushvalue(L, 2);
+  lua_call(L, 1, 0);
   return 0;
 }
 
 /* 0 when the module's shutdown ended normally */
-static int module_shutdown (lua_State *L, const char *mod) {
+static int module_shutdown (lua_State *L, const char *mod, int abandon) {
   int top = lua_gettop(L);
   int failed = 0;
   lua_pushcfunction(L, call_shutdown);
   lua_pushstring(L, mod);
-  if (lua_pcall(L, 1, 0, 0) != LUA_OK) {  /* Ctrl-C while joining */
+  lua_pushboolean(L, abandon);
+  if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
     const char *msg = lua_tostring(L, -1);
-    fprintf(stderr, "cthreads: error at shutdown: %s\n",
-            msg ? msg : "(error object is not a string)");
+    if (ct_is_interrupt(L, -1))  /* Ctrl-C while joining */
+      fprintf(stderr, "cthreads: interrupted while waiting for %s to end\n",
+              strcmp(mod, "threading") == 0 ? "threads" : "child processes");
+    else
+      fprintf(stderr, "cthreads: error at shutdown: %s\n",
+              msg ? msg : "(error object is not a string)");
     failed = 1;
   }
   lua_settop(L, top);
   return failed;
 }
 
-void ct_close (lua_State *L) {
+void ct_abandon_threads (void) {
+  ct_rt.abandon = 1;
+}
+
+int ct_close (lua_State *L) {
   /* threading._shutdown joins the non-daemon threads, as Python does;
      then multiprocessing's exit function finalizes pools and managers,
-     terminates daemon children and joins the others */
-  int give_up = module_shutdown(L, "threading");  /* the remaining threads
-                                                     are abandoned, like daemons */
-  module_shutdown(L, "multiprocessing");
-  if (!give_up) wait_nondaemon_threads();
+     terminates daemon children and joins the others. After a Ctrl-C
+     (there, or one that ended the script) nothing is joined: what still
+     runs is abandoned, like daemons. */
+  int abandon = ct_rt.abandon;
+  int give_up = module_shutdown(L, "threading", abandon);
+  if (give_up) abandon = 1;
+  if (module_shutdown(L, "multiprocessing", abandon)) give_up = abandon = 1;
+  if (!abandon && !wait_nondaemon_threads()) give_up = 1;
   ct_rt.main->cpu_time = ct_thread_cpu(ct_rt.main->cpuclock);
   report_at_end();
   fflush(stdout);
@@ -166,6 +181,7 @@ void ct_close (lua_State *L) {
      the GIL off, stop the world for good so that they park */
   else if (!ct_rt.gil_on)
     ct_stw_begin(ct_rt.main);
+  return give_up;
 }
 
 /* os.exit(status, close). The state is closed only when no other thread

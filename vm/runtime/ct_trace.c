@@ -152,11 +152,12 @@ static void put_thread (FILE *f, ct_tstate *ts, double now) {
   long tid = ts->native_id > 0 ? ts->native_id : (long)ts->id + 1;
   struct ct_trace_chunk *c;
   fprintf(f, ",\n{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%ld,\"tid\":%ld,"
-          "\"args\":{\"name\":", (long)trace_pid, tid);
+          "\"ts\":0,\"args\":{\"name\":", (long)trace_pid, tid);
   put_json_string(f, ts->name);
   fprintf(f, "}}");
   fprintf(f, ",\n{\"ph\":\"M\",\"name\":\"thread_sort_index\",\"pid\":%ld,"
-          "\"tid\":%ld,\"args\":{\"sort_index\":%u}}", (long)trace_pid, tid, ts->id);
+          "\"tid\":%ld,\"ts\":0,\"args\":{\"sort_index\":%u}}", (long)trace_pid, tid,
+          ts->id);
   for (c = __atomic_load_n(&ts->trace_head, __ATOMIC_ACQUIRE); c != NULL;
        c = __atomic_load_n(&c->next, __ATOMIC_ACQUIRE)) {
     unsigned n = __atomic_load_n(&c->n, __ATOMIC_ACQUIRE);
@@ -192,10 +193,10 @@ void ct_trace_write (void) {
   }
   fprintf(f, "{\"displayTimeUnit\":\"ms\",\"otherData\":{\"gil\":\"%s\","
           "\"switch_interval\":%g},\n\"traceEvents\":[\n"
-          "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%ld,\"args\":{\"name\":"
-          "\"cthreads %ld\"}}",
+          "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%ld,\"tid\":%ld,"
+          "\"ts\":0,\"args\":{\"name\":\"cthreads %ld\"}}",
           ct_rt.gil_on ? "on" : "off", (double)ct_rt.switch_interval_ns * 1e-9,
-          (long)trace_pid, (long)trace_pid);
+          (long)trace_pid, (long)trace_pid, (long)trace_pid);
   pthread_mutex_lock(&ct_rt.list_lock);
   for (ts = ct_rt.threads; ts != NULL; ts = ts->next) put_thread(f, ts, now);
   pthread_mutex_unlock(&ct_rt.list_lock);
