@@ -178,6 +178,53 @@ describe("multiprocessing.Manager", function()
     assert.equal(3, manager:Namespace({x = 3}).x)
   end)
 
+  it("Lock, Event, Queue, Semaphore refuse stray arguments and misspelt fields", function()
+    local manager <close> = mp.Manager()
+    local here = "^spec/multiprocessing_manager_spec%.lua:%d+: "
+    local function err(f) return err_of(function() local r = f() return r end) end
+    assert.matches(here .. "bad argument #1 to 'Lock' %(no arguments expected, got 1%)$",
+                   err(function() return manager:Lock(5) end))
+    assert.matches(here .. "bad argument #1 to 'Event' %(no arguments expected, got 1%)$",
+                   err(function() return manager:Event(true) end))
+    assert.matches(here .. "bad argument #2 to 'Semaphore' %(at most 1 argument expected, got 2%)$",
+                   err(function() return manager:Semaphore(1, 2) end))
+    assert.matches(here .. "bad argument #1 to 'JoinableQueue' %(unexpected field 'maxsiz'%)$",
+                   err(function() return manager:JoinableQueue{maxsiz = 3} end))
+    local q = manager:Queue{maxsize = 1}
+    q:put(1)
+    assert.equal(mp.Full, select(2, pcall(q.put_nowait, q, 2)))
+    assert.equal(2, manager:BoundedSemaphore{value = 2}:get_value())
+  end)
+
+  it("any key is the dict's: '_id', '_address', '_authkey' are not the proxy's own", function()
+    local manager <close> = mp.Manager()
+    local d = manager:dict({_id = "a"})
+    local a = manager:Array("i", 2)
+    local ns = manager:Namespace({x = 1})
+    assert.equal("a", d._id)
+    d._address, d._authkey, d._len = 1, 2, 3
+    a._len, a._typecode = 99, "d"       -- not the array's length or type
+    ns._mine = "local"                  -- '_' names stay on the proxy, as in Python
+    assert.same({_address = 1, _authkey = 2, _id = "a", _len = 3}, d:copy())
+    assert.equal(2, #a)
+    assert.is_nil(a[3])
+    assert.equal("local", ns._mine)
+    local q = mp.Queue()
+    run_children(1, function(_, d, a, ns, q)
+      d._id = "from the child"
+      a[2] = 7
+      q:put({d:copy(), #a, ns.x})
+    end, d, a, ns, q)
+    local seen = q:get()
+    assert.same({_address = 1, _authkey = 2, _id = "from the child", _len = 3}, seen[1])
+    assert.same({2, 1}, {seen[2], seen[3]})
+    assert.same({0, 7}, a:tolist())
+    q:put(d)                            -- a proxy sent through a queue still works
+    local d2 = q:get()
+    d2.k = "v"
+    assert.equal("v", d.k)
+  end)
+
   it("Value and Array take named fields as the local ones do", function()
     local manager <close> = mp.Manager()
     assert.equal(3, manager:Value{typecode = "i", init = 3}.value)

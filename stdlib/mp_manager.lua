@@ -14,7 +14,10 @@
 -- Proxies are plain objects holding the server's address, key and an
 -- object id; they can be passed to children (inherited by fork) and sent
 -- through queues and pipes. Each thread of each process opens its own
--- connection on first use.
+-- connection on first use. A proxy keeps those three under the key
+-- PROXY_STATE, a table rather than a string, so that no dict key or
+-- attribute name ('_id', ...) can reach them; the codec sends that key by
+-- name (it is a field of this module), so the receiver's proxy uses its own.
 
 local mp = package.loaded["cthreads.multiprocessing"]
 local class = require("cthreads.class")
@@ -28,6 +31,8 @@ local getpid = os.getpid
 local HANDLE = native.HANDLE
 
 local M = {}
+local PROXY_STATE = {}
+M._PROXY_STATE = PROXY_STATE
 local MAX_MESSAGE = 64 * 1024 * 1024
 local AUTH_OK, AUTH_FAIL = "#OK", "#FAIL"
 M.MAX_MESSAGE = MAX_MESSAGE
@@ -356,9 +361,8 @@ local blocking_kinds = {queue = true, lock = true, event = true, semaphore = tru
 local served = nil
 
 local function served_lock(lock)
-  local entry = served and type(lock) == "table" and
-                rawget(lock, "_address") == served.address and
-                served.objects[rawget(lock, "_id")]
+  local st = served and type(lock) == "table" and rawget(lock, PROXY_STATE)
+  local entry = st and st.address == served.address and served.objects[st.id]
   if not entry or entry[2] ~= "lock" then
     error("Condition: the lock must be a Lock or RLock of this manager", 0)
   end
@@ -573,8 +577,8 @@ local BaseProxy = Object:extend("BaseProxy")
 M.BaseProxy = BaseProxy
 
 local function call(self, op, ...)
-  return request(rawget(self, "_address"), rawget(self, "_authkey"),
-                 pack(op, rawget(self, "_id"), ...))
+  local st = rawget(self, PROXY_STATE)
+  return request(st.address, st.authkey, pack(op, st.id, ...))
 end
 BaseProxy._callmethod = function(self, op, args)
   return call(self, op, unpack(args or {}, 1, args and (args.n or #args) or 0))
@@ -584,7 +588,7 @@ local function proxy_tostring(self)
   local ok, s = pcall(call, self, "repr")
   if ok then return s end
   return ("<%s object, id %s (%s)>"):format(getmetatable(self).__name,
-                                            tostring(rawget(self, "_id")), tostring(s))
+                                            tostring(rawget(self, PROXY_STATE).id), tostring(s))
 end
 
 -- a proxy class: methods are forwarded; 'index'/'newindex' handle keys
@@ -682,13 +686,16 @@ ListProxy.__pairs = function(self)
 end
 ListProxy._methods.totable = ListProxy._methods.copy
 
+-- names starting with '_' stay on the proxy itself, as in Python
+local function private_name(k) return type(k) == "string" and k:sub(1, 1) == "_" end
 proxy_class("NamespaceProxy", {"copy"},
   function(self, k)
-    if type(k) == "string" and k:sub(1, 1) == "_" then return nil end
+    if private_name(k) then return nil end
     return call(self, "getattr", k)
   end,
   function(self, k, v)
-    if v == nil then call(self, "delattr", k) else call(self, "setattr", k, v) end
+    if private_name(k) then rawset(self, k, v)
+    elseif v == nil then call(self, "delattr", k) else call(self, "setattr", k, v) end
   end)
 
 local ValueProxy = proxy_class("ValueProxy", {"get", "set"},
@@ -795,21 +802,21 @@ end
 local ArrayProxy = proxy_class("ArrayProxy", {},
   function(self, k)
     if type(k) == "number" then  -- outside 1..#a: nil, as a local Array
-      if k >= 1 and k <= rawget(self, "_len") and k == math.floor(k) then
+      if k >= 1 and k <= rawget(self, PROXY_STATE).len and k == math.floor(k) then
         return call(self, "getitem", math.tointeger(k))
       end
       return nil
     end
-    if k == "typecode" then return rawget(self, "_typecode") end
-    if k == "value" and rawget(self, "_typecode") == "c" then return call(self, "getvalue") end
+    if k == "typecode" then return rawget(self, PROXY_STATE).typecode end
+    if k == "value" and rawget(self, PROXY_STATE).typecode == "c" then return call(self, "getvalue") end
     return nil
   end,
   function(self, k, v)
-    local tc = rawget(self, "_typecode")
+    local tc = rawget(self, PROXY_STATE).typecode
     if type(k) == "number" then
       local i = math.tointeger(k)
       if i == nil then argerror(2, "__newindex", "integer index expected, got number", 2) end
-      local n = rawget(self, "_len")
+      local n = rawget(self, PROXY_STATE).len
       if i < 1 or i > n then
         error(("array index %d out of range (1..%d)"):format(i, n), 2)
       end
@@ -818,13 +825,13 @@ local ArrayProxy = proxy_class("ArrayProxy", {},
       call(self, "setitem", i, v)
     elseif k == "value" and tc == "c" then
       checktype(v, "string", 3, "__newindex")
-      if #v > rawget(self, "_len") then error("byte string too long", 2) end
+      if #v > rawget(self, PROXY_STATE).len then error("byte string too long", 2) end
       call(self, "setvalue", v)
     else
       rawset(self, k, v)
     end
   end,
-  function(self) return rawget(self, "_len") end)
+  function(self) return rawget(self, PROXY_STATE).len end)
 ArrayProxy._methods.tolist = function(self) return call(self, "tolist") end
 ArrayProxy._methods.totable = ArrayProxy._methods.tolist
 ArrayProxy.__pairs = function(self)
@@ -898,7 +905,8 @@ function Manager:_create(typeid, ...)
   if self._state ~= "started" then error("the manager is not running", 3) end
   local id, kind = request(self.address, self._authkey, pack("create", typeid, ...))
   local cls = M[proxy_of[kind]]
-  return setmetatable({_address = self.address, _authkey = self._authkey, _id = id}, cls)
+  return setmetatable({[PROXY_STATE] = {address = self.address, authkey = self._authkey,
+                                        id = id}}, cls)
 end
 
 -- dict([t]), list([t]), Namespace([t]): a table to copy, or nothing
@@ -921,9 +929,16 @@ function Manager:Value(typecode, value)
   return self:_create("Value", typecode, value)
 end
 
-for _, typeid in ipairs{"Queue", "JoinableQueue",
-                        "Lock", "RLock", "Event", "Semaphore", "BoundedSemaphore"} do
+-- the server makes these with the local constructors; their arguments
+-- are checked here, so that a stray one is an error at the script's line
+local MAXSIZE, VALUE = class.fields("maxsize"), class.fields("value")
+for typeid, sig in pairs{Queue = {MAXSIZE, 1}, JoinableQueue = {MAXSIZE, 1},
+                         Lock = {class.NO_FIELDS, 0}, RLock = {class.NO_FIELDS, 0},
+                         Event = {class.NO_FIELDS, 0}, Semaphore = {VALUE, 1},
+                         BoundedSemaphore = {VALUE, 1}} do
+  local fields, max = sig[1], sig[2]
   Manager[typeid] = function(self, ...)
+    class.args(typeid, fields, max, ...)
     return self:_create(typeid, ...)
   end
 end
@@ -933,7 +948,7 @@ end
 function Manager:Condition(lock)
   if class.is_plain_table(lock) then lock = named(lock, "lock") end
   if lock ~= nil and not (getmetatable(lock) == AcquirerProxy and
-                          rawget(lock, "_address") == self.address) then
+                          rawget(lock, PROXY_STATE).address == self.address) then
     argerror(1, "Condition", "Lock or RLock of this manager expected, got "
                              .. typename(lock), 2)
   end
@@ -984,8 +999,8 @@ function Manager:Array(typecode, init)
   if n < 0 then argerror(2, "Array", "size must not be negative", 2) end
   if n > (1 << 34) then argerror(2, "Array", "array size out of range", 2) end
   local a = self:_create("Array", typecode, init)
-  rawset(a, "_typecode", typecode)
-  rawset(a, "_len", n)
+  local st = rawget(a, PROXY_STATE)
+  st.typecode, st.len = typecode, n
   return a
 end
 

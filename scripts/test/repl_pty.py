@@ -112,7 +112,7 @@ def main():
     repl = Repl([binary], env)
     step = print
 
-    repl.expect(r"cthreads [0-9.]+ \(Lua 5\.4\.4\)", "the version banner")
+    repl.expect(r"cthreads [0-9.]+  Lua 5\.4\.4  Copyright", "the version banner")
     repl.prompt()
 
     step("expression printed")

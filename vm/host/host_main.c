@@ -286,7 +286,7 @@ static int handle_script (lua_State *L, char **argv) {
 }
 
 static void print_version (void) {
-  printf("%s (%s)  %s\n", CTHREADS_VERSION, LUA_RELEASE, LUA_COPYRIGHT);
+  printf("%s  %s\n", CTHREADS_VERSION, LUA_COPYRIGHT);
   fflush(stdout);
 }
 
