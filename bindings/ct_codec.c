@@ -16,7 +16,8 @@
 **         (shared and cyclic references); ordinals count every TABLE and
 **         LFUNC in order, and those referenced again carry the SHARED bit
 **   NAMED varint length, name: a standard library value (print,
-**         math.sqrt, io.stdout, threading.Lock, queue.Empty...) that the
+**         math.sqrt, io.stdout, threading.Lock, queue.Empty, the stdlib
+**         modules' environment...) that the
 **         receiver looks up in its own standard library
 **   ENV: the sender's globals table (as a value, or a function's _ENV
 **         upvalue; also an _ENV layered over the globals by an __index
@@ -62,6 +63,8 @@ static const char names_n2v_key = 0;  /* registry: name -> value */
 static const char dumps_key = 0;      /* registry: function -> string.dump (weak) */
 
 static const ct_codec_ext *exts[MAX_EXT];
+
+void ct_push_stdlib_env (lua_State *L);  /* bindings/ct_modules.c */
 
 void ct_codec_register_ext (int id, const ct_codec_ext *ext) {
   if (id >= 0 && id < MAX_EXT) exts[id] = ext;
@@ -318,6 +321,10 @@ static void build_names (lua_State *L) {
     if (lua_iscfunction(L, -1)) add_name(L, v2n, n2v, lua_gettop(L), base_names[i]);
     lua_pop(L, 1);
   }
+  lua_pop(L, 1);
+  /* the stdlib modules' environment: a stdlib function's _ENV upvalue */
+  ct_push_stdlib_env(L);
+  if (lua_istable(L, -1)) add_name(L, v2n, n2v, lua_gettop(L), "cthreads.env");
   lua_pop(L, 1);
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
   loaded = lua_gettop(L);

@@ -3,6 +3,13 @@
 ** "cthreads.native.NAME", the embedded stdlib/NAME.lua modules under
 ** "cthreads.NAME", and the public modules (threading, queue, ...) both as
 ** globals and in package.loaded, like string or math.
+**
+** The stdlib modules run in their own environment: a copy of the globals
+** made before any script runs (the standard library, the locked require,
+** print), so that a script that removes or replaces a global (`rawget =
+** nil`; Lua's own test suite clears them all before it ends) cannot break
+** threading or multiprocessing underneath it, as a Python script cannot
+** reach into a module's namespace by assigning its own globals.
 */
 #include <string.h>
 
@@ -39,6 +46,25 @@ static const char *const builtins[][2] = {
   {NULL, NULL}
 };
 
+static const char stdlib_env_key = 0;
+
+void ct_push_stdlib_env (lua_State *L) {
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &stdlib_env_key);
+}
+
+static void make_stdlib_env (lua_State *L) {
+  lua_newtable(L);
+  lua_pushglobaltable(L);
+  lua_pushnil(L);
+  while (lua_next(L, -2) != 0) {
+    lua_pushvalue(L, -2);
+    lua_insert(L, -2);
+    lua_rawset(L, -5);
+  }
+  lua_pop(L, 1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &stdlib_env_key);
+}
+
 static int load_embedded (lua_State *L) {
   const ct_embedded *m = &ct_stdlib_modules[lua_tointeger(L, lua_upvalueindex(1))];
   char chunkname[96];
@@ -47,6 +73,9 @@ static int load_embedded (lua_State *L) {
      that build tool itself */
   if (luaL_loadbuffer(L, m->code, m->size, chunkname) != LUA_OK)
     return lua_error(L);
+  ct_push_stdlib_env(L);
+  if (lua_setupvalue(L, -2, 1) == NULL)  /* the chunk's _ENV */
+    lua_pop(L, 1);
   lua_pushvalue(L, 1);  /* module name */
   lua_call(L, 1, 1);
   return 1;
@@ -56,6 +85,8 @@ void ct_open_modules (lua_State *L) {
   int i;
   ct_open_os_additions(L);
   ct_open_print(L);
+  ct_open_require(L);
+  make_stdlib_env(L);
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
   for (i = 0; natives[i].name != NULL; i++) {
     lua_pushcfunction(L, natives[i].func);
@@ -79,5 +110,4 @@ void ct_open_modules (lua_State *L) {
     lua_setglobal(L, builtins[i][0]);
   }
   lua_pop(L, 1);
-  ct_open_require(L);
 }
