@@ -17,11 +17,11 @@ static int ct_print (lua_State *L) {
   ct_tstate *ts;
   luaL_buffinit(L, &b);
   for (i = 1; i <= n; i++) {
-    size_t l;
-    const char *part = luaL_tolstring(L, i, &l);  /* uses __tostring/__name */
+    /* the separator first: with the value pushed, the buffer is no longer
+       on top, and growing it then would swap the wrong stack slots */
     if (i > 1) luaL_addchar(&b, '\t');
-    luaL_addlstring(&b, part, l);
-    lua_pop(L, 1);
+    luaL_tolstring(L, i, NULL);  /* uses __tostring/__name */
+    luaL_addvalue(&b);
   }
   luaL_addchar(&b, '\n');
   luaL_pushresult(&b);

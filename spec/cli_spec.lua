@@ -125,6 +125,19 @@ describe("command line: scripts and arguments", function()
     assert.matches("cthreads: stdin:1: from a pipe", err2, 1, true)
   end)
 
+  it("print joins long values of any kind with tabs, intact", function()
+    -- values longer than the line buffer's first block make it grow while
+    -- a converted value sits above it on the stack
+    local out, err, status = run{"-e", [[
+      local big = setmetatable({}, {__tostring = function() return ("t"):rep(3000) end})
+      print(true, ("y"):rep(1100), 42, big, nil, ("z"):rep(5000))
+      print(pcall(error, ("e"):rep(2000)))
+    ]]}
+    assert.equal(0, status, err)
+    assert.equal("true\t" .. ("y"):rep(1100) .. "\t42\t" .. ("t"):rep(3000) .. "\tnil\t"
+                 .. ("z"):rep(5000) .. "\nfalse\t" .. ("e"):rep(2000) .. "\n", out)
+  end)
+
   it("-v prints the version, and runs no REPL", function()
     local out, err, status = run{"-v"}
     assert.equal(0, status, err)
