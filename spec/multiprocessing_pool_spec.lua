@@ -1,6 +1,7 @@
 -- multiprocessing.Pool: results, errors, callbacks, and workers that die.
 local children = require("children")
 local proc = require("proc")
+local capture = require("capture")
 local mp = multiprocessing
 
 local function no_children_left()
@@ -11,37 +12,7 @@ local function square(x) return x * x end
 local function identity(x) return x end
 local here = "^spec/multiprocessing_pool_spec%.lua:%d+: "
 
--- runs f with io.stderr sent to a temporary file (the pool's result thread
--- writes there too); returns what was written
-local function captured_stderr(f)
-  local saved, file = io.stderr, io.tmpfile()
-  io.stderr = file
-  local ok, err = pcall(f)
-  io.stderr = saved
-  file:seek("set")
-  local text = file:read("a")
-  file:close()
-  if not ok then error(err, 0) end
-  return text
-end
-
-local function count(text, plain)
-  local n, at = 0, 1
-  while true do
-    local i, j = text:find(plain, at, true)
-    if i == nil then return n end
-    n, at = n + 1, j + 1
-  end
-end
-
--- runs Lua code in a fresh cthreads, killed after 'limit' seconds (an
--- upper bound: the code is expected to end long before)
-local function lua_within(limit, code)
-  local path = proc.script(code)
-  local out, err, status = proc.run{bin = "timeout", "-s", "KILL", tostring(limit), proc.bin, path}
-  os.remove(path)
-  return out, err, status
-end
+local captured_stderr, count, lua_within = capture.stderr, capture.count, capture.lua_within
 
 describe("multiprocessing.Pool", function()
   after_each(no_children_left)

@@ -45,12 +45,23 @@ local function run_chunk(func, items, star, n)
   return {out, n}
 end
 
+-- runs one task of the given kind: true and its results (a packed list for
+-- apply, {list, n} for a chunk), or false and the error captured
+local function run_task(kind, func, args, n)
+  if kind == "apply" then
+    return xpcall(function() return pack(func(unpack(args, 1, args.n or #args))) end, capture)
+  end
+  return xpcall(run_chunk, capture, func, args, kind == "starmap", n)
+end
+
 -- a result message: {id, true, values} or {id, false, error, traceback}
+local function result_message(id, ok, res)
+  if ok then return {id, true, res} end
+  return {id, false, res.err, res.tb}
+end
+
 local function send_result(resultq, id, ok, res)
-  local msg
-  if ok then msg = {id, true, res}
-  else msg = {id, false, res.err, res.tb} end
-  local sent, err = pcall(q_put, resultq, msg)
+  local sent, err = pcall(q_put, resultq, result_message(id, ok, res))
   if not sent then
     -- the value or the error cannot cross: report that instead
     q_put(resultq, {id, false, mp.ProcessError(tostring(err)), tostring(err)})
@@ -69,14 +80,19 @@ local INIT_FAILED = -2
 -- the task id of the message that carries the initializer's error
 local INIT_ID = 0
 
+-- calls the initializer, if any: true, or false and the error captured
+local function call_initializer(initializer, initargs)
+  if initializer == nil then return true end
+  initargs = initargs or {}
+  return xpcall(initializer, capture, unpack(initargs, 1, initargs.n or #initargs))
+end
+
 -- runs the initializer; false when it raised, after reporting its error
 -- (the worker then leaves quietly: the parent prints the traceback once).
 -- The parent reads the slot of dead workers only, so the mark goes first:
 -- should the message fail, the worker is still not replaced.
 local function run_initializer(resultq, slots, index, initializer, initargs)
-  if initializer == nil then return true end
-  initargs = initargs or {}
-  local ok, res = xpcall(initializer, capture, unpack(initargs, 1, initargs.n or #initargs))
+  local ok, res = call_initializer(initializer, initargs)
   if ok then return true end
   vset(slots, index, INIT_FAILED)
   send_result(resultq, INIT_ID, false, res)
@@ -101,13 +117,8 @@ local function worker(taskq, resultq, slots, index, initializer, initargs, maxta
       vset(slots, index, LEFT_ON_SENTINEL)
       break
     end
-    local id, kind, func, args, n = task[1], task[2], task[3], task[4], task[5]
-    local ok, res
-    if kind == "apply" then
-      ok, res = xpcall(function() return pack(func(unpack(args, 1, args.n or #args))) end, capture)
-    else
-      ok, res = xpcall(run_chunk, capture, func, args, kind == "starmap", n)
-    end
+    local id = task[1]
+    local ok, res = run_task(task[2], task[3], task[4], task[5])
     send_result(resultq, id, ok, res)
     vset(slots, index, 0)
     done = done + 1
@@ -122,7 +133,7 @@ mp.AsyncResult = AsyncResult
 
 function AsyncResult:init(pool, callback, error_callback)
   self._pool = pool
-  self._event = mp.Event()
+  self._event = pool._Event()
   self._callback = callback
   self._error_callback = error_callback
 end
@@ -223,7 +234,7 @@ function IMapIterator:init(pool, total, ordered)
   self._items = {}         -- position -> {ok, value}
   self._order = {}         -- completion order of positions (unordered)
   self._yielded = 0
-  self._sem = mp.Semaphore(0)  -- one release per item arrived
+  self._sem = pool._Semaphore(0)  -- one release per item arrived
   self._taken = 0
 end
 -- records one item; the caller holds the pool's lock
@@ -293,6 +304,10 @@ end
 local Pool = Object:extend("Pool")
 mp.Pool = Pool
 Pool._finalize_order = 15  -- before managers, as Python's exit priorities
+Pool._title = "Pool"       -- in messages and tostring: ThreadPool's says ThreadPool
+-- the classes of an AsyncResult's event and an IMapIterator's semaphore
+-- (ThreadPool's are threading's)
+Pool._Event, Pool._Semaphore = mp.Event, mp.Semaphore
 
 -- the input (argument #2) as a list and its length: a table, or an
 -- iterator function (("1 2"):gmatch("%d+")) read to its end. 'after' is
@@ -348,21 +363,23 @@ local POOL_FIELDS = {"processes", "initializer", "initargs", "maxtasksperchild"}
 local POOL_FIELD = {}
 for i, name in ipairs(POOL_FIELDS) do POOL_FIELD[name] = i end
 
--- Pool's arguments as one table, and the function that raises a bad-argument
--- error about the i-th: in the named form (a plain table alone) that is
--- argument #1 naming the field, as Thread{} and Process{} do
-local function pool_options(...)
+-- The arguments of constructor 'fname' (the list of field names 'names',
+-- and their set 'set': Pool's, or ThreadPool's three) as one table, and
+-- the function that raises a bad-argument error about the i-th: in the
+-- named form (a plain table alone) that is argument #1 naming the field,
+-- as Thread{} and Process{} do
+local function pool_options(fname, names, set, ...)
   local first = ...
   if select("#", ...) == 1 and class.is_plain_table(first) then
-    class.check_fields("Pool", first, POOL_FIELD)  -- a misspelt one: an error
+    class.check_fields(fname, first, set)  -- a misspelt one: an error
     return first, function(i, msg)
-      argerror(1, "Pool", ("field '%s': %s"):format(POOL_FIELDS[i], msg), 3)
+      argerror(1, fname, ("field '%s': %s"):format(names[i], msg), 3)
     end
   end
-  class.check_count("Pool", #POOL_FIELDS, ...)
+  class.check_count(fname, #names, ...)
   local o = {}
-  for i, name in ipairs(POOL_FIELDS) do o[name] = (select(i, ...)) end
-  return o, function(i, msg) argerror(i, "Pool", msg, 3) end
+  for i, name in ipairs(names) do o[name] = (select(i, ...)) end
+  return o, function(i, msg) argerror(i, fname, msg, 3) end
 end
 
 local function callable(v)
@@ -392,27 +409,34 @@ local function check_pool_options(o, bad)
   end
 end
 
--- Pool([processes=cpu_count()], [initializer], [initargs], [maxtasksperchild])
--- or Pool{processes=, initializer=, initargs=, maxtasksperchild=}
-function Pool:init(...)
-  local o, bad = pool_options(...)
-  check_pool_options(o, bad)
+-- the state that Pool and ThreadPool (mp_threadpool.lua) both keep, from
+-- the checked options o; returns the number of workers
+local function setup(self, o)
   local n = o.processes or mp.cpu_count() or 1
   self._processes = n
   self._initializer = o.initializer
   self._initargs = o.initargs
-  self._maxtasks = o.maxtasksperchild
-  self._taskq = mp.SimpleQueue()
-  self._resultq = mp.SimpleQueue()
-  self._slots = native.value_new("q", n)
   self._workers = {}
-  self._spawned = 0
   self._pending = {}       -- task id -> {result, start}
   self._lock = threading.Lock()
   self._npending = 0
   self._next_id = 0
   self._state = RUN
   self._owner = getpid()
+  return n
+end
+
+-- Pool([processes=cpu_count()], [initializer], [initargs], [maxtasksperchild])
+-- or Pool{processes=, initializer=, initargs=, maxtasksperchild=}
+function Pool:init(...)
+  local o, bad = pool_options("Pool", POOL_FIELDS, POOL_FIELD, ...)
+  check_pool_options(o, bad)
+  local n = setup(self, o)
+  self._maxtasks = o.maxtasksperchild
+  self._taskq = mp.SimpleQueue()
+  self._resultq = mp.SimpleQueue()
+  self._slots = native.value_new("q", n)
+  self._spawned = 0
   for i = 1, n do spawn_worker(self, i) end
   self._handler = threading.Thread{target = result_thread, args = {self}, daemon = true,
                                    name = "PoolResultHandler"}
@@ -447,7 +471,7 @@ local function submit(self, result, start, kind, func, args, n)
   end
   lock:release()
   if broken then return finish(result, start, false, broken[1], broken[2]) end
-  local ok, err = pcall(q_put, self._taskq, {id, kind, func, args, n}, true, nil, id)
+  local ok, err = pcall(self._put_task, self, {id, kind, func, args, n}, id)
   if not ok then
     lock:acquire()
     self._pending[id] = nil
@@ -455,6 +479,12 @@ local function submit(self, result, start, kind, func, args, n)
     lock:release()
     error(err, 0)
   end
+end
+
+-- queues a task message, tagged with its id (taking it records the id in
+-- the worker's slot)
+function Pool:_put_task(task, id)
+  q_put(self._taskq, task, true, nil, id)
 end
 
 local break_pool
@@ -487,13 +517,13 @@ end
 -- started again (each would raise the same, forever); the traceback is
 -- printed once, however many workers report it.
 break_pool = function(self, err, tb)
-  local failure = mp.ProcessError("Pool initializer failed: " .. class.error_text(err))
+  local failure = mp.ProcessError(self._title .. " initializer failed: " .. class.error_text(err))
   self._lock:acquire()
   local first = self._broken == nil
   if first then self._broken = {failure, tb} end
   self._lock:release()
   if not first then return end
-  io.stderr:write("multiprocessing.Pool: a worker's initializer failed:\n",
+  io.stderr:write("multiprocessing.pool.", self._title, ": a worker's initializer failed:\n",
                   tb or class.error_text(err), "\n")
   io.stderr:flush()
   for _, id in ipairs(pending_ids(self)) do complete(self, id, false, failure, tb) end
@@ -708,7 +738,7 @@ function Pool:close()
   if self._state == RUN then
     self._state = CLOSE
     -- the sentinels carry the mark as their tag: taking one sets the slot
-    for _ = 1, self._processes do q_put(self._taskq, nil, true, nil, LEFT_ON_SENTINEL) end
+    for _ = 1, self._processes do self:_put_task(nil, LEFT_ON_SENTINEL) end
   end
 end
 
@@ -755,13 +785,13 @@ Pool.__close = function(self) self:terminate() end
 Pool.__gc = function(self)
   if rawget(self, "_owner") == getpid() and rawget(self, "_state") ~= TERMINATE
      and not rawget(self, "_handler_done") then
-    pcall(Pool.terminate, self)
+    pcall(getmetatable(self).terminate, self)  -- Pool's, or ThreadPool's
   end
 end
 
 function Pool:__tostring()
-  return ("<multiprocessing.pool.Pool state=%s pool_size=%d>"):format(
-    tostring(self._state), self._processes or 0)
+  return ("<multiprocessing.pool.%s state=%s pool_size=%d>"):format(
+    self._title, tostring(self._state), self._processes or 0)
 end
 
 -- Lua-side methods called with '.' instead of ':' (pool.close()) raise a
@@ -771,5 +801,15 @@ class.guard(IMapIterator, {"next", "items"})
 class.guard(Pool, {"apply", "apply_async", "map", "map_async", "starmap", "starmap_async",
                    "imap", "imap_unordered", "close", "terminate", "join"})
 
-mp.ThreadPool = nil  -- not provided
-return Pool
+-- Python's module multiprocessing.pool (ThreadPool is added by
+-- mp_threadpool.lua); ApplyResult is AsyncResult's own name there
+mp.pool = {Pool = Pool, AsyncResult = AsyncResult, ApplyResult = AsyncResult,
+           MapResult = MapResult, IMapIterator = IMapIterator, TimeoutError = mp.TimeoutError}
+
+-- the pieces that ThreadPool (mp_threadpool.lua) shares
+return {
+  Pool = Pool, TERMINATE = TERMINATE, INIT_ID = INIT_ID,
+  run_task = run_task, result_message = result_message, call_initializer = call_initializer,
+  pool_options = pool_options, check_pool_options = check_pool_options, setup = setup,
+  complete = complete,
+}

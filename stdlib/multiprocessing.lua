@@ -1,6 +1,7 @@
 -- The multiprocessing module (Lua half), on POSIX with the fork start
--- method: Process, the shared queues, locks and values, Pipe; Pool and
--- Manager come from mp_pool.lua and mp_manager.lua. The native half is
+-- method: Process, the shared queues, locks and values, Pipe; Pool,
+-- ThreadPool, Manager and multiprocessing.dummy come from mp_pool.lua,
+-- mp_threadpool.lua, mp_manager.lua and mp_dummy.lua. The native half is
 -- bindings/ct_mp*.c; shared state lives in an arena mapped before the first
 -- fork (bindings/ct_shm.c) and values crossing processes go through the
 -- codec (bindings/ct_codec.c). Follows Python's multiprocessing; see
@@ -21,7 +22,7 @@ local traceback = debug.traceback
 local unpack = table.unpack
 
 local M = {}
-package.loaded["cthreads.multiprocessing"] = M  -- for mp_pool and mp_manager
+package.loaded["cthreads.multiprocessing"] = M  -- for mp_pool and the others
 
 -- ---- error kinds ------------------------------------------------------------
 
@@ -968,6 +969,14 @@ M._dumps = native.dumps
 M._loads = native.loads
 
 require("cthreads.mp_pool")
+require("cthreads.mp_threadpool")
 require("cthreads.mp_manager")
+require("cthreads.mp_dummy")
+
+-- the submodules, as Python's: require("multiprocessing.pool") and the
+-- others give the tables that multiprocessing.pool and the others are
+for _, name in ipairs{"pool", "managers", "dummy"} do
+  package.loaded["multiprocessing." .. name] = M[name]
+end
 
 return M
