@@ -6,7 +6,9 @@
 -- load (mode "b"); it checks that syntax errors and mode mismatches return
 -- nil and a message; and every thread requires the same preloaded modules
 -- (the import lock: each loader runs once), and modules that threads keep
--- dropping from package.loaded (each drop allows one more load, no more).
+-- dropping from package.loaded (each drop allows one more load, no more);
+-- now and then a thread starts another (the registry, where load finds
+-- the globals, grows under the loaders).
 -- Every loaded function must compute what its source says, and every
 -- module table returned by require must be a complete one.
 -- usage: cthreads load.lua [N] [SCALE]
@@ -66,6 +68,15 @@ local binaries = {}               -- published dumps: {binary string, k}
 H.run(N, function(tid)
   for j = 1, OPS do
     local k = tid * 100000 + j
+    if j % 250 == 0 then
+      -- a thread started (and a chunk loaded in it) while the others load:
+      -- starting one grows the registry, where load finds the globals
+      local got
+      local t = threading.Thread{target = function() got = load("return ...")(k) end}
+      t:start()
+      t:join()
+      if got ~= k then fail("a chunk loaded in a new thread returned %s", tostring(got)) end
+    end
     local kind = j % 6
     if kind == 0 then
       local f, err = load(("local a, b = ... return a * %d + b, %q"):format(k, "c" .. k), "=chunk" .. k, "t")
