@@ -6,6 +6,7 @@
 ** due, and the ids other threads posted through the eventfd.
 */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,8 +154,16 @@ static int loop_has_posted (lua_State *L) {
    before 5.11 lack it and get epoll_wait */
 static int have_pwait2 = 1;
 
+/* the longest single wait: a timer further away (call_later(1e308),
+   sleep(math.huge)) is waited for in such steps, as the runtime's
+   deadlines are (ct_abs_deadline). Converting its whole delay made an
+   out-of-range time_t (undefined), and epoll refused the negative timeout
+   it became: the loop died with "event loop wait failed" */
+#define WAIT_MAX 1e9
+
 static int wait_events (int epfd, struct epoll_event *evs, double timeout) {
   int n;
+  if (timeout > WAIT_MAX) timeout = WAIT_MAX;
   if (__atomic_load_n(&have_pwait2, __ATOMIC_RELAXED)) {
     struct timespec ts, *tp = NULL;
     if (timeout >= 0) {
@@ -169,7 +178,8 @@ static int wait_events (int epfd, struct epoll_event *evs, double timeout) {
     __atomic_store_n(&have_pwait2, 0, __ATOMIC_RELAXED);
   }
   return epoll_wait(epfd, evs, MAX_EVENTS,
-                    timeout < 0 ? -1 : (int)ceil(timeout * 1000.0));
+                    timeout < 0 ? -1 : timeout * 1000.0 >= INT_MAX ? INT_MAX
+                                     : (int)ceil(timeout * 1000.0));
 }
 
 /* takes what other threads posted; called when the eventfd was readable */

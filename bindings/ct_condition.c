@@ -182,7 +182,8 @@ static int notify (lua_State *L, lua_Integer n) {
     return luaL_error(L, "cannot notify on un-acquired lock");
   wk.n = 0;
   ct_mutex_lock(&c->mu);
-  while (n-- > 0 && ct_waitlist_pop(&c->head, &wk)) {}
+  /* (n > 0 tested before the decrement: n-- on math.mininteger overflowed) */
+  while (n > 0 && ct_waitlist_pop(&c->head, &wk)) n--;
   ct_mutex_unlock(&c->mu);
   /* an RLock is released by its owner, the notifier, before a waiter can
      return: its wakes can wait for that (a Lock may be released by any

@@ -3,6 +3,7 @@
 ** clocks, ctime. CTHREADS_TIME_SCALE multiplies every sleep.
 */
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
@@ -23,12 +24,19 @@ static lua_Integer clock_ns (clockid_t c) {
   return (lua_Integer)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
+/* The longest sleep, as Python's: a length in nanoseconds must fit an
+   int64 (about 292 years); a longer one (math.huge, 1e308) is an error
+   there ("OverflowError: timestamp too large"), not a sleep that never
+   ends. */
+#define SLEEP_MAX 9223372036.0
+
 static int t_sleep (lua_State *L) {
   double s = luaL_checknumber(L, 1);
   struct timespec dl;
   ct_tstate *ts;
   luaL_argcheck(L, s == s, 1, "sleep length must be a number, not nan");
   luaL_argcheck(L, s >= 0, 1, "sleep length must be non-negative");
+  luaL_argcheck(L, s <= SLEEP_MAX, 1, "sleep length is too large");
   s *= ct_time_scale();
   ct_abs_deadline(&dl, s);
   ts = ct_detach();
@@ -76,7 +84,15 @@ static int t_ctime (lua_State *L) {
   struct tm tm;
   char buf[64];
   if (lua_isnoneornil(L, 1)) t = time(NULL);
-  else t = (time_t)luaL_checknumber(L, 1);
+  else if (lua_isinteger(L, 1)) t = (time_t)lua_tointeger(L, 1);
+  else {
+    /* floored, as Python's; a float outside time_t's range (or NaN) is
+       refused before the conversion, which would be undefined */
+    double d = floor(luaL_checknumber(L, 1));
+    luaL_argcheck(L, d == d, 1, "timestamp must be a number, not nan");
+    luaL_argcheck(L, d >= -9.2e18 && d <= 9.2e18, 1, "timestamp out of range");
+    t = (time_t)d;
+  }
   if (localtime_r(&t, &tm) == NULL)
     return luaL_argerror(L, 1, "timestamp out of range");
   /* Python's format: 'Sat Nov 21 14:16:00 2026', day padded with a space */

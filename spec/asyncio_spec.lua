@@ -194,6 +194,40 @@ describe("asyncio", function()
       assert.are.same({"a", "b1", "b2", "c"}, order)
     end)
 
+    -- found by scripts/test/argsweep.lua: a loop whose next timer was
+    -- further than a time_t can count (1e308, math.huge) died with "event
+    -- loop wait failed: Invalid argument" (the wait's timespec overflowed)
+    it("a timer at 1e308 s or math.huge leaves the loop waiting, woken by a thread", function()
+      for _, far in ipairs{1e308, math.huge, 2.0 ^ 63} do
+        local loop = asyncio.new_event_loop()
+        local fired = false
+        loop:call_later(far, function() fired = true end)
+        local th = threading.Thread{target = function()
+          time.sleep(0.02)
+          loop:call_soon_threadsafe(function() loop:stop() end)
+        end}
+        th:start()
+        loop:run_forever()  -- waits on that timer until the thread stops it
+        th:join()
+        loop:close()
+        assert.is_false(fired)
+        -- a task sleeping that long, cancelled from another thread
+        local result = run(function()
+          local t = asyncio.create_task(function() sleep(far) end)
+          local l = asyncio.get_running_loop()
+          local th2 = threading.Thread{target = function()
+            time.sleep(0.02)
+            l:call_soon_threadsafe(function() t:cancel() end)
+          end}
+          th2:start()
+          local ok, err = pcall(t.join, t)
+          th2:join()
+          return not ok and asyncio.CancelledError:is(err)
+        end)
+        assert.is_true(result)
+      end
+    end)
+
     it("sleep(0) takes turns round-robin", function()
       local order = {}
       run(function()
@@ -1418,6 +1452,45 @@ describe("asyncio", function()
         "bad argument #1 to 'create_task' (function expected, got no value)")
       assert.has_error(function() asyncio.start_server(print, "127.0.0.1", 70000) end,
         "bad argument #3 to 'start_server' (port must be an integer in 0..65535)")
+    end)
+
+    -- found by scripts/test/argsweep.lua
+    it("start_server's backlog must be an integer; a huge or negative one is clamped", function()
+      run(function()
+        local ok, err = pcall(function() asyncio.start_server(print, "127.0.0.1", 0, 0.5) end)
+        assert.is_false(ok)
+        assert.matches("^spec/asyncio_spec%.lua:%d+: bad argument #4 to 'start_server' %(number " ..
+                       "has no integer representation%)$", err)
+        for _, backlog in ipairs{math.maxinteger, -1, 2.0} do
+          local server = asyncio.start_server(function(_, w) w:write("hi") w:close() end,
+                                              "127.0.0.1", 0, backlog)
+          local r, w = asyncio.open_connection("127.0.0.1", server.port)
+          assert.equal("hi", r:read())
+          w:close()
+          server:close()
+        end
+      end)
+    end)
+
+    it("Condition:wait_for outside a task names wait_for, at the caller's line", function()
+      local c = asyncio.Condition()
+      local ok, err = pcall(function() local r = c:wait_for(function() end) return r end)
+      assert.is_false(ok)
+      assert.matches("^spec/asyncio_spec%.lua:%d+: Condition:wait_for called outside a task", err)
+    end)
+
+    it("a connection error is not positioned in the library, also when tail-called", function()
+      local ok, err = pcall(run, function()
+        return asyncio.open_connection("127.0.0.1", 0)  -- port 0: always refused
+      end)
+      assert.is_false(ok)
+      assert.matches("cannot connect to 127.0.0.1:0", err)
+      assert.is_nil(err:find("cthreads/", 1, true))
+      ok, err = pcall(run, function()
+        local r = asyncio.open_connection("127.0.0.1", 0)
+        return r
+      end)
+      assert.matches("^spec/asyncio_spec%.lua:%d+: cannot connect to 127.0.0.1:0", err)
     end)
 
     it("running a loop inside a running loop is an error", function()

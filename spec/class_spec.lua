@@ -162,6 +162,17 @@ describe("classes", function()
       "bad argument #1 to 'extend' (string expected, got number)")
   end)
 
+  -- found by scripts/test/argsweep.lua: through a class's own extend
+  -- (Local's, Array's) the error was positioned inside the library
+  it("extend's errors are at the caller's line, through a class's own extend too", function()
+    for _, cls in ipairs{Object, threading.Local, multiprocessing.Array, queue.Queue} do
+      local ok, err = pcall(function() cls:extend(42) end)
+      assert.is_false(ok)
+      assert.matches("^spec/class_spec%.lua:%d+: bad argument #1 to 'extend' %(string expected, " ..
+                     "got number%)$", err)
+    end
+  end)
+
   it("properties: a getter without a setter is read-only, in subclasses too", function()
     local class = require("cthreads.class")
     local Point = Object:extend("Point")

@@ -95,4 +95,77 @@ describe("multiprocessing argument errors", function()
     function Q:init(n) Q.super.init(self, n) end
     assert.matches(here .. "Queue'", where(function() Q("x") end))
   end)
+  -- found by scripts/test/argsweep.lua: these were positioned at the
+  -- library's line (cthreads/multiprocessing.lua:N:) or failed inside it
+  it("acquire of a Condition, Value and Array: bad arguments at the caller's line", function()
+    local here = "^spec/multiprocessing_args_spec%.lua:%d+: "
+    for _, obj in ipairs{mp.Condition(), mp.Value("i", 1), mp.Array("i", 2),
+                         threading.Condition()} do
+      assert.matches(here .. "bad argument #1 to 'acquire' %(boolean expected, got number%)",
+                     select(2, pcall(function() obj:acquire(5) end)))
+      assert.matches(here .. "bad argument #2 to 'acquire' %(number expected, got string%)",
+                     select(2, pcall(function() obj:acquire(true, "x") end)))
+      assert.is_true(obj:acquire(true, 1))  -- good arguments still work
+      obj:release()
+    end
+  end)
+
+  it("Array.extend, get_context and a nil Array index: errors at the caller's line", function()
+    local here = "^spec/multiprocessing_args_spec%.lua:%d+: "
+    assert.matches(here .. "bad argument #1 to 'extend' %(string expected, got number%)",
+                   select(2, pcall(function() mp.Array:extend(5) end)))
+    assert.matches(here .. "cannot use the 'spawn' start method",
+                   select(2, pcall(function() mp.get_context("spawn") end)))
+    assert.matches(here .. "cannot use the 'spawn' start method",
+                   select(2, pcall(function() mp.set_start_method("spawn") end)))
+    local a = mp.Array("i", 2)
+    assert.matches(here .. "table index is nil$", select(2, pcall(function() a[nil] = 1 end)))
+    a.note = "x"  -- other fields are the object's own, as before
+    assert.equal("x", a.note)
+    -- tolist and totable name themselves as 'tolist', not the native function
+    assert.equal("bad argument #1 to 'tolist' (multiprocessing.Value expected, got number)",
+                 select(2, pcall(a.tolist, 5)))
+    assert.equal(mp.get_context("fork"), mp)
+  end)
+  -- found by scripts/test/argsweep.lua: the named forms numbered the
+  -- positional arguments (Value{..., lock = 5}: "bad argument #3")
+  it("named forms: errors are argument #1 naming the field, as Pool's", function()
+    local here = "^spec/multiprocessing_args_spec%.lua:%d+: bad argument #1 to '"
+    local function err(f) return select(2, pcall(f)) end
+    assert.matches(here .. "Value' %(field 'lock': multiprocessing.Lock or RLock expected",
+                   err(function() mp.Value{typecode = "i", lock = 5} end))
+    assert.matches(here .. "Value' %(field 'value': number expected, got string%)$",
+                   err(function() mp.Value{typecode = "i", value = "x"} end))
+    assert.matches(here .. "RawValue' %(field 'init': number has no integer representation%)$",
+                   err(function() mp.RawValue{typecode = "i", init = 1.5} end))
+    assert.matches(here .. "Array' %(field 'size_or_table': size must not be negative%)$",
+                   err(function() mp.Array{typecode = "i", size_or_table = -1} end))
+    assert.matches(here .. "RawArray' %(field 'size_or_initializer': size or table expected",
+                   err(function() mp.RawArray{typecode = "i", size_or_initializer = true} end))
+    assert.matches(here .. "Array' %(field 'typecode': unknown typecode 'u'",
+                   err(function() mp.Array{typecode = "u", init = 1} end))
+    assert.matches(here .. "Barrier' %(field 'action': function expected, got number%)$",
+                   err(function() mp.Barrier{parties = 2, action = 5} end))
+    assert.matches(here .. "Barrier' %(field 'timeout': number expected, got string%)$",
+                   err(function() mp.Barrier{parties = 2, timeout = "x"} end))
+    -- positional forms keep their own numbers
+    assert.matches("bad argument #3 to 'Value' %(multiprocessing.Lock or RLock expected",
+                   err(function() mp.Value("i", 1, 5) end))
+    assert.matches("bad argument #2 to 'Barrier' %(function expected",
+                   err(function() mp.Barrier(2, 5) end))
+    assert.equal(3, mp.Value{typecode = "i", init = 3}.value)
+  end)
+
+  it("a manager's Barrier and Array: the named form's errors name the field", function()
+    local manager <close> = mp.Manager()
+    local here = "^spec/multiprocessing_args_spec%.lua:%d+: bad argument #1 to '"
+    local function err(f) return select(2, pcall(f)) end
+    assert.matches(here .. "Barrier' %(field 'timeout': number expected, got string%)$",
+                   err(function() manager:Barrier{parties = 2, timeout = "x"} end))
+    assert.matches(here .. "Array' %(field 'init': size or table expected, got boolean%)$",
+                   err(function() manager:Array{typecode = "i", init = true} end))
+    assert.matches("bad argument #3 to 'Barrier' %(number expected, got string%)",
+                   err(function() manager:Barrier(2, nil, "x") end))
+    assert.equal(2, #manager:Array{typecode = "i", size_or_table = 2})
+  end)
 end)

@@ -315,6 +315,98 @@ describe("multiprocessing.Manager", function()
     end
   end)
 
+  -- found by scripts/test/argsweep.lua: these failed inside the library
+  -- ("attempt to index a nil value (local 'st')", "bad argument #1 to
+  -- 'rawget'", "attempt to call a nil value (method 'acquire')") or named
+  -- another method ('copy' for totable)
+  it("every proxy method called with '.' on something else names itself", function()
+    local manager <close> = mp.Manager()
+    local classes = mp.managers
+    local cases = {
+      {classes.ArrayProxy._methods.tolist, "tolist", "ArrayProxy"},
+      {classes.ArrayProxy._methods.totable, "totable", "ArrayProxy"},
+      {classes.BarrierProxy._methods.wait, "wait", "BarrierProxy"},
+      {classes.ConditionProxy._methods.wait, "wait", "ConditionProxy"},
+      {classes.ConditionProxy._methods.wait_for, "wait_for", "ConditionProxy"},
+      {classes.ConditionProxy._methods.notify, "notify", "ConditionProxy"},
+      {classes.ConditionProxy._methods.notifyAll, "notifyAll", "ConditionProxy"},
+      {classes.DictProxy._methods.totable, "totable", "DictProxy"},
+      {classes.DictProxy._methods.has_key, "has_key", "DictProxy"},
+      {classes.ListProxy._methods.totable, "totable", "ListProxy"},
+      {classes.EventProxy._methods.isSet, "isSet", "EventProxy"},
+      {classes.AcquirerProxy._methods.hold, "hold", "lock"},
+      {classes.AcquirerProxy._methods.with, "with", "lock"},
+      {classes.ConditionProxy._methods.hold, "hold", "lock"},
+      {classes.SemaphoreProxy._methods.with, "with", "lock"},
+    }
+    for _, case in ipairs(cases) do
+      for _, bad in ipairs{5, {}} do
+        local err = err_of(function() case[1](bad, function() end) end)
+        assert.matches("^[^:]*_spec%.lua:%d+: bad argument #1 to '" .. case[2] .. "' %(" ..
+                       case[3] .. " expected, got ", err)
+      end
+    end
+  end)
+
+  it("a dict key no table can hold is an error at the caller's line", function()
+    local manager <close> = mp.Manager()
+    local d = manager:dict()
+    local here = "^[^:]*_spec%.lua:%d+: "
+    assert.matches(here .. "table index is nil$", err_of(function() d[nil] = 1 end))
+    assert.matches(here .. "table index is NaN$", err_of(function() d[0 / 0] = 1 end))
+    assert.matches(here .. "table index is nil$", err_of(function() d:setdefault(nil, 1) end))
+    local ns = manager:Namespace()
+    assert.matches(here .. "table index is NaN$", err_of(function() ns[0 / 0] = 1 end))
+    local v, a = manager:Value("i", 1), manager:Array("i", 2)
+    assert.matches(here .. "table index is nil$", err_of(function() v[nil] = 1 end))
+    assert.matches(here .. "table index is nil$", err_of(function() a[nil] = 1 end))
+    -- reading one is nil, as a table's; setdefault on a key that is set
+    -- does not assign
+    assert.is_nil(d[nil])
+    d.k = 1
+    assert.equal(1, d:setdefault("k", 2))
+    assert.same({"k"}, d:keys())
+  end)
+
+  it("list methods check their arguments here, naming themselves", function()
+    local manager <close> = mp.Manager()
+    local l = manager:list{1, 2}
+    local here = "^[^:]*_spec%.lua:%d+: bad argument #1 to '"
+    assert.matches(here .. "extend' %(table expected, got number%)",
+                   err_of(function() l:extend(5) end))
+    assert.matches(here .. "insert' %(number expected, got string%)",
+                   err_of(function() l:insert("x", 1) end))
+    assert.matches(here .. "insert' %(number has no integer representation%)",
+                   err_of(function() l:insert(1.5, 1) end))
+    assert.matches(here .. "sort' %(function expected, got number%)",
+                   err_of(function() l:sort(5) end))
+    -- a whole float too big for an integer is an index out of range
+    assert.matches("IndexError: list index out of range",
+                   err_of(function() l:pop(1e308) end))
+    assert.matches("IndexError: list index out of range",
+                   err_of(function() l[math.huge] = 1 end))
+    -- what they accept still works; insert keeps Python's clamping
+    l:extend{3}
+    l:insert(math.maxinteger, 4)
+    l:insert(2.0, 9)
+    l:sort(function(a, b) return a > b end)
+    assert.same({9, 4, 3, 2, 1}, {table.unpack(l:copy(), 1, #l)})
+  end)
+
+  it("JoinableQueue names itself in its maxsize errors", function()
+    local manager <close> = mp.Manager()
+    assert.matches("^[^:]*_spec%.lua:%d+: bad argument #1 to 'JoinableQueue' %(number " ..
+                   "expected, got string%)", err_of(function() manager:JoinableQueue("x") end))
+    assert.matches("bad argument #1 to 'JoinableQueue' %(number has no integer",
+                   err_of(function() manager:JoinableQueue{maxsize = 0.5} end))
+    assert.matches("bad argument #1 to 'Queue' %(number has no integer",
+                   err_of(function() manager:Queue(1e308) end))
+    local q = manager:JoinableQueue(2.0)  -- a whole float is the integer
+    q:put(1)
+    q:put(2)
+    assert.is_true(q:full())
+  end)
+
   it("SyncManager() waits for start(), as in Python", function()
     local m = mp.managers.SyncManager()
     assert.matches("not running", select(2, pcall(m.dict, m)))

@@ -528,6 +528,37 @@ describe("multiprocessing.Pool", function()
     assert.equal("RUN", pool._state)
   end)
 
+  -- found by scripts/test/argsweep.lua: Pool(math.maxinteger) failed
+  -- inside ("cthreads/mp_pool.lua:N: bad argument #2 to 'value_new'"), and
+  -- the result classes made by hand failed inside later ('list_new')
+  it("a number of processes no system can have is a bad argument", function()
+    local err = select(2, pcall(function() local p = mp.Pool(math.maxinteger) end))
+    assert.matches(here .. "bad argument #1 to 'Pool' %(number of processes too large", err)
+    err = select(2, pcall(function() local p = mp.Pool{processes = (1 << 22) + 1} end))
+    assert.matches(here .. "bad argument #1 to 'Pool' %(field 'processes': number of processes " ..
+                   "too large %(at most 4194304%)%)$", err)
+  end)
+
+  it("AsyncResult, MapResult and IMapIterator made by hand need a Pool", function()
+    for _, name in ipairs{"AsyncResult", "MapResult", "IMapIterator"} do
+      for _, bad in ipairs{false, 5, {}} do
+        local err = select(2, pcall(function() local r = mp[name](bad, 1) end))
+        assert.matches(here .. "bad argument #1 to '" .. name .. "' %(Pool expected, got ", err)
+      end
+    end
+    local pool <close> = mp.Pool(1)
+    for _, name in ipairs{"MapResult", "IMapIterator"} do
+      for _, bad in ipairs{"x", -1, 1.5} do
+        local err = select(2, pcall(function() local r = mp[name](pool, bad) end))
+        assert.matches(here .. "bad argument #2 to '" .. name .. "' %(number of items expected", err)
+      end
+    end
+    -- made by the pool, as always
+    assert.equal(4, pool:apply_async(square, {2}):get(30))
+    assert.same({1, 4}, pool:map_async(square, {1, 2}):get(30))
+    assert.equal(9, pool:imap(square, {3}):next(30))
+  end)
+
   it("a pool closed and joined, then collected, is finalized without a crash", function()
     -- its result thread's handle may be finalized before the pool itself;
     -- after one collection the pool is still in the exit's list, after two not

@@ -490,8 +490,10 @@ describe("multiprocessing locks and values", function()
     assert.matches(here .. "bad argument #3 to '__newindex' %(byte must be in range%(0, 256%)%)$",
                    err_of(function() c[1] = 300 end))
     assert.matches(here .. "byte string too long$", err_of(function() c.value = "abc" end))
-    assert.matches(here .. "bad argument #2 to 'Value' %(number expected, got table%)$",
-                   err_of(function() mp.Value{typecode = "d", init = {}} end))
+    -- the named form: argument #1, naming the field (as Pool's), not #2
+    -- of a call that has one argument
+    assert.matches(here .. "bad argument #1 to 'Value' %(field 'init': number expected, got " ..
+                   "table%)$", err_of(function() mp.Value{typecode = "d", init = {}} end))
     -- a subclass: the line of its own code still
     local V = mp.Value:extend("V")
     assert.matches(here .. "bad argument #3 to '__newindex'", err_of(function() V("i").value = "x" end))

@@ -267,6 +267,22 @@ describe("queue.Queue", function()
                  raised(q.get, queue.LifoQueue(), "x"))
   end)
 
+  -- found by scripts/test/argsweep.lua: Queue.shutdown (a Lua method) on
+  -- something else failed inside queue.lua
+  it("shutdown called on something else is a bad argument at the caller's line", function()
+    for _, cls in ipairs{queue.Queue, queue.LifoQueue, queue.PriorityQueue} do
+      for _, bad in ipairs{5, {}, threading.Lock()} do
+        local ok, err = pcall(function() cls.shutdown(bad) end)
+        assert.is_false(ok)
+        assert.matches("^spec/queue_spec%.lua:%d+: bad argument #1 to 'shutdown' %(Queue expected",
+                       err)
+      end
+    end
+    local q = queue.Queue()
+    q:shutdown()
+    assert.is_true(q.is_shutdown)
+  end)
+
   it("can be subclassed", function()
     local Counting = queue.Queue:extend("CountingQueue")
     function Counting:init(maxsize)

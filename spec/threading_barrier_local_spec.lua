@@ -169,6 +169,22 @@ describe("threading.Barrier", function()
       "bad argument #1 to 'wait' (number expected, got string)")
   end)
 
+  -- found by scripts/test/argsweep.lua: the named form's errors numbered
+  -- the positional arguments (#2, #3 of a call with one)
+  it("the named form's errors are argument #1, naming the field", function()
+    assert.has_error(function() threading.Barrier{parties = 2, action = 5} end,
+      "bad argument #1 to 'Barrier' (field 'action': function expected, got number)")
+    assert.has_error(function() threading.Barrier{parties = 2, timeout = "x"} end,
+      "bad argument #1 to 'Barrier' (field 'timeout': number expected, got string)")
+    assert.has_error(function() threading.Barrier{parties = 0} end,
+      "bad argument #1 to 'Barrier' (field 'parties': parties must be >= 1)")
+    local ok, err = pcall(function() threading.Barrier{parties = 2, timeout = 0 / 0} end)
+    assert.is_false(ok)
+    assert.matches("^spec/threading_barrier_local_spec%.lua:%d+: bad argument #1 to 'Barrier' " ..
+                   "%(field 'timeout': timeout must be a number, not nan%)$", err)
+    assert.equal(2, threading.Barrier{parties = 2, timeout = 1}.parties)
+  end)
+
   it("rejects unknown named fields and stray arguments", function()
     assert.has_error(function() threading.Barrier{parties = 2, acton = print} end,
       "bad argument #1 to 'Barrier' (unexpected field 'acton')")

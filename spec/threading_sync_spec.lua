@@ -142,6 +142,19 @@ describe("threading.Condition", function()
     assert.equal(c.notify_all, c.notifyAll)
   end)
 
+  -- found by scripts/test/argsweep.lua under UBSan: notify counted n down
+  -- past math.mininteger (a signed overflow)
+  it("notify with math.mininteger wakes nobody", function()
+    local c = threading.Condition()
+    local t = start(function() c:with(function() c:wait() end) end)
+    wait_until(function() return cond_waiters(c) == 1 end)
+    c:with(function() c:notify(math.mininteger) end)
+    assert.equal(1, cond_waiters(c))
+    c:with(function() c:notify(math.maxinteger) end)
+    t:join()
+    assert.equal(0, cond_waiters(c))
+  end)
+
   it("wait_for returns the predicate's value, with and without timeout", function()
     local c = threading.Condition()
     local value = nil
@@ -227,6 +240,22 @@ describe("threading.Condition", function()
       assert.is_false(ok)
       assert.matches("bad argument #1 to 'Condition' (lock expected (an object with acquire and release)",
                      err, 1, true)
+    end
+  end)
+
+  -- found by scripts/test/argsweep.lua: positioned at threading_sync.lua,
+  -- the line that handed the arguments on to the lock
+  it("acquire's bad arguments are errors at the caller's line, numbered as its own", function()
+    local here = "^spec/threading_sync_spec%.lua:%d+: "
+    for _, lock in ipairs{threading.RLock(), threading.Lock()} do
+      local c = threading.Condition(lock)
+      local ok, err = pcall(function() c:acquire(5) end)
+      assert.is_false(ok)
+      assert.matches(here .. "bad argument #1 to 'acquire' %(boolean expected, got number%)$", err)
+      ok, err = pcall(function() c:acquire(false, 1) end)
+      assert.matches(here .. "bad argument #2 to 'acquire' %(can't specify", err)
+      assert.is_true(c:acquire(true, 1))
+      c:release()
     end
   end)
 
@@ -434,6 +463,17 @@ describe("threading.Timer", function()
       "bad argument #3 to 'Timer' (table expected, got number)")
     assert.has_error(function() threading.Timer(0/0, print) end,
       "bad argument #1 to 'Timer' (interval must be a number, not nan)")
+  end)
+
+  it("the named form's errors are argument #1, naming the field", function()
+    assert.has_error(function() threading.Timer{interval = 1, ["function"] = 2} end,
+      "bad argument #1 to 'Timer' (field 'function': function expected, got number)")
+    assert.has_error(function() threading.Timer{interval = 1, target = 2} end,
+      "bad argument #1 to 'Timer' (field 'target': function expected, got number)")
+    assert.has_error(function() threading.Timer{interval = 1, target = print, kwargs = 3} end,
+      "bad argument #1 to 'Timer' (field 'kwargs': table expected, got number)")
+    assert.has_error(function() threading.Timer{target = print} end,
+      "bad argument #1 to 'Timer' (field 'interval': number expected, got no value)")
   end)
 
   it("rejects unknown named fields and stray arguments", function()

@@ -29,6 +29,30 @@ describe("time", function()
     assert.has_error(function() time.sleep() end)
   end)
 
+  -- found by scripts/test/argsweep.lua: these slept (nearly) forever;
+  -- Python raises OverflowError for a length that does not fit 64-bit
+  -- nanoseconds
+  it("sleep refuses a length too large, as Python's OverflowError", function()
+    -- in a child under timeout: were one accepted, it would sleep for ages
+    local out, err, code = proc.run{bin = "timeout", "-s", "KILL", "20", proc.bin, "-e", [[
+      for _, s in ipairs{math.huge, 1e308, math.maxinteger, 1e10} do
+        print(select(2, pcall(time.sleep, s)))
+      end]]}
+    assert.equal(0, code, err)
+    -- (through pcall, Lua names it from package.loaded: 'time.sleep')
+    local n = 0
+    for line in out:gmatch("[^\n]+") do
+      assert.matches("^bad argument #1 to '[%w.]*sleep' %(sleep length is too large%)$", line)
+      n = n + 1
+    end
+    assert.equal(4, n)
+    -- the largest lengths are accepted (scaled to nothing here, to return)
+    out, err, code = proc.run{"-e", "time.sleep(9e9) time.sleep(9223372036) print('slept')",
+                              env = {CTHREADS_TIME_SCALE = "0"}}
+    assert.equal(0, code, err)
+    assert.equal("slept\n", out)
+  end)
+
   it("sleep lets other threads run", function()
     local done = false
     local t = threading.Thread{target = function() done = true end}
@@ -95,6 +119,19 @@ describe("time", function()
     assert.matches("^%a%a%a %a%a%a [ %d]%d %d%d:%d%d:%d%d %d%d%d%d$", s)
     assert.is_string(time.ctime())
     assert.has_error(function() time.ctime("x") end)
+  end)
+
+  -- found reviewing what the sweep called: a float timestamp outside
+  -- time_t's range (or NaN) was converted anyway (undefined behaviour)
+  it("ctime refuses NaN and timestamps out of range, and floors fractions as Python", function()
+    assert.has_error(function() time.ctime(0 / 0) end,
+      "bad argument #1 to 'ctime' (timestamp must be a number, not nan)")
+    for _, t in ipairs{1e308, -1e308, math.huge, -math.huge, math.maxinteger} do
+      assert.has_error(function() time.ctime(t) end,
+        "bad argument #1 to 'ctime' (timestamp out of range)")
+    end
+    assert.equal(time.ctime(1), time.ctime(1.9))
+    assert.equal(time.ctime(-1), time.ctime(-0.5))
   end)
 
   it("CTHREADS_TIME_SCALE shortens sleeps", function()

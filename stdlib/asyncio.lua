@@ -120,19 +120,24 @@ local function wake(task)
   end
 end
 
+-- raises "'what' called outside a task" at the script's line that called
+-- into the library, however deep inside it this is noticed (wait_for
+-- calling wait); 'level' only where a native frame stands between (sleep)
 local function outside(what, level)
   local _, ismain = co_running()
   -- a thread's body (a to_thread worker) is not a coroutine to the script
   local where = (ismain or not coroutine.isyieldable()) and ""
                 or " (in a coroutine that is not an asyncio task)"
-  error(what .. " called outside a task" .. where ..
-        "; start one with asyncio.run(f) or loop:run_until_complete(f)", level + 1)
+  local msg = what .. " called outside a task" .. where ..
+              "; start one with asyncio.run(f) or loop:run_until_complete(f)"
+  if level then error(msg, level + 1) end
+  class.caller_error(msg)
 end
 
 -- the task this coroutine runs, or an error saying 'what' needs one
 local function current(what)
   local t = running_task()
-  if t == nil then outside(what, 3) end
+  if t == nil then outside(what) end
   return t
 end
 
@@ -393,7 +398,7 @@ end
 function Task:join()
   if self._state ~= FINISHED then
     local me = running_task()
-    if me == nil then outside("task:join()", 2) end
+    if me == nil then outside("task:join()") end
     wait_done(me, self, "join")
   end
   return self:result()
@@ -436,7 +441,7 @@ end
 -- Python's await: a task is joined, a function is called in this task
 function M.await(x, ...)
   local me = running_task()
-  if me == nil then outside("asyncio.await", 2) end
+  if me == nil then outside("asyncio.await") end
   if getmetatable(x) == Task or Task:is(x) then return x:join() end
   checktype(x, "function", 1, "await")
   return x(...)
@@ -882,7 +887,7 @@ local function undo_gather(_, st) st.dead = true end
 -- return_exceptions, which puts errors in the table instead.
 function M.gather(...)
   local me = running_task()
-  if me == nil then outside("asyncio.gather", 2) end
+  if me == nil then outside("asyncio.gather") end
   local args, n = {...}, select("#", ...)
   local return_exceptions = false
   if n == 1 and is_plain_table(args[1]) then
@@ -966,7 +971,7 @@ end
 -- 'timeout' seconds (scaled) it is cancelled and TimeoutError raised
 function M.wait_for(x, timeout)
   local me = running_task()
-  if me == nil then outside("asyncio.wait_for", 2) end
+  if me == nil then outside("asyncio.wait_for") end
   local loop = me._loop
   local t
   if getmetatable(x) == Task or Task:is(x) then
@@ -1035,7 +1040,7 @@ end
 -- Unlike wait_for, nothing is cancelled and no error is raised.
 function M.wait(tasks, timeout, return_when)
   local me = running_task()
-  if me == nil then outside("asyncio.wait", 2) end
+  if me == nil then outside("asyncio.wait") end
   checktype(tasks, "table", 1, "wait")
   class.checktimeout(timeout, 2, "wait")
   return_when = return_when or M.ALL_COMPLETED
@@ -1093,7 +1098,7 @@ end
 -- do local r = t:join() ... end. After 'timeout' it raises TimeoutError.
 function M.as_completed(tasks, timeout)
   local me = running_task()
-  if me == nil then outside("asyncio.as_completed", 2) end
+  if me == nil then outside("asyncio.as_completed") end
   checktype(tasks, "table", 1, "as_completed")
   class.checktimeout(timeout, 2, "as_completed")
   local loop = me._loop
@@ -1144,7 +1149,7 @@ local function undo_job(_, job) job.task = false end
 -- keeps serving the others) and gets its results or its error
 function M.to_thread(f, ...)
   local me = running_task()
-  if me == nil then outside("asyncio.to_thread", 2) end
+  if me == nil then outside("asyncio.to_thread") end
   checktype(f, "function", 1, "to_thread")
   local loop = me._loop
   local h = loop._h

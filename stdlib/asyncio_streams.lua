@@ -137,12 +137,12 @@ end
 -- open_connection(host, port) -> reader, writer
 function M.open_connection(host, port)
   local me = running_task()
-  if me == nil then outside("asyncio.open_connection", 2) end
+  if me == nil then outside("asyncio.open_connection") end
   checktype(host, "string", 1, "open_connection", true)
   port = check_port(port, 2, "open_connection")
   local loop = me._loop
   local addrs, msg = native.resolve(host, port, false)
-  if not addrs then error(msg, 2) end
+  if not addrs then class.caller_error(msg) end
   local last = "no address"
   for _, addr in ipairs(addrs) do
     local s, pending = native.connect(loop._h, addr)
@@ -166,7 +166,9 @@ function M.open_connection(host, port)
       last = pending
     end
   end
-  error(("cannot connect to %s:%d: %s"):format(host or "localhost", port, last), 2)
+  -- (at the script's line, even when a task tail-calls this: error level
+  -- 2 was the library's task runner then)
+  class.caller_error(("cannot connect to %s:%d: %s"):format(host or "localhost", port, last))
 end
 
 local Server = Object:extend("Server")
@@ -213,10 +215,15 @@ function M.start_server(handler, host, port, backlog)
   checktype(host, "string", 2, "start_server", true)
   port = check_port(port, 3, "start_server")
   checktype(backlog, "number", 4, "start_server", true)
+  if backlog ~= nil and math.tointeger(backlog) == nil then
+    argerror(4, "start_server", "number has no integer representation")
+  end
+  -- (the native listen takes an int: beyond it, the system's maximum)
+  if backlog ~= nil then backlog = math.max(math.min(math.tointeger(backlog), 65535), 0) end
   local loop = here()
   check_open(loop)
   local addrs, msg = native.resolve(host, port, true)
-  if not addrs then error(msg, 2) end
+  if not addrs then class.caller_error(msg) end
   local socks, last = {}, "no address"
   for _, addr in ipairs(addrs) do
     if port == 0 and #socks > 0 then  -- one ephemeral port for all addresses
@@ -230,7 +237,7 @@ function M.start_server(handler, host, port, backlog)
     end
   end
   if #socks == 0 then
-    error(("cannot listen on %s:%d: %s"):format(host or "*", port, last), 2)
+    class.caller_error(("cannot listen on %s:%d: %s"):format(host or "*", port, last))
   end
   local _, bound = socks[1]:sockname()
   local server = setmetatable({

@@ -269,6 +269,7 @@ function Condition:wait()
 end
 
 function Condition:wait_for(predicate)
+  current("Condition:wait_for")  -- (not reported as wait's, inside)
   checktype(predicate, "function", 1, "wait_for")
   local r = predicate()
   while not r do

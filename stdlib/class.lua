@@ -114,11 +114,12 @@ end
 
 -- Class:extend(name) -> a new subclass
 function Object.extend(parent, name)
+  -- (at the script's line, also through a class's own extend)
   if type(parent) ~= "table" then
-    error("bad argument #1 to 'extend' (class expected, got " .. type(parent) .. ")", 2)
+    M.argerror(1, "extend", "class expected, got " .. type(parent), 2)
   end
   if type(name) ~= "string" then
-    error("bad argument #1 to 'extend' (string expected, got " .. type(name) .. ")", 2)
+    M.argerror(1, "extend", "string expected, got " .. type(name), 2)
   end
   local cls = {}
   cls.__name = name
@@ -281,6 +282,27 @@ function M.caller_error(msg)
   error(msg, outside_level(2))
 end
 
+-- forward(f, ...): f(...) for a method that hands its arguments on to
+-- another (Condition:acquire to its lock's acquire; f makes that call as
+-- a method call, lock:acquire(...), so that Lua numbers the arguments as
+-- the script's): f's results, or its error raised again. A bad-argument
+-- error is the script's, so it is positioned at the script's line rather
+-- than at the library's line that made the call (Lua positions it at the
+-- native function's caller).
+local function forwarded(ok, ...)
+  if ok then return ... end
+  local e = ...
+  if type(e) == "string" then
+    local msg = e:match("^cthreads/[%w_]+%.lua:%d+: (bad argument #.*)$")
+    if msg then error(msg, outside_level(2)) end
+  end
+  error(e, 0)
+end
+
+function M.forward(f, ...)
+  return forwarded(pcall(f, ...))
+end
+
 -- name_methods(prefix, cls, names): native functions used as methods get
 -- their method names in errors when called without one (pcall(q.get, q)):
 -- a function's name is taken from the loaded modules, an internal one
@@ -407,6 +429,41 @@ function M.args(fname, fields, max, ...)
   end
   if n > max then M.check_count(fname, max, ...) end
   return nil
+end
+
+-- named_errors(fname, o, names, check, ...): check(...), a constructor's
+-- checks of its arguments in the positional order (bad-argument errors
+-- numbering them so). With the named form (o, the table of fields, not
+-- nil) such an error is argument #1 naming its field instead, as Pool's:
+-- Barrier{timeout = "x"} raises "bad argument #1 to 'Barrier' (field
+-- 'timeout': number expected, got string)", not argument #3 of a call
+-- that has one. names[i] is the field of argument i, or a list of the
+-- names it may have (the first one set is named).
+local function field_name(o, name)
+  if type(name) ~= "table" then return name end
+  for _, n in ipairs(name) do
+    if o[n] ~= nil then return n end
+  end
+  return name[1]
+end
+
+local function renamed(fname, o, names, ok, ...)
+  if ok then return ... end
+  local e = ...
+  if type(e) == "string" then
+    local n, name, text = e:match("bad argument #(%d+) to '([^']*)' %((.*)%)$")
+    local field = n and names[tonumber(n)]
+    if field and name == fname then
+      error(("bad argument #1 to '%s' (field '%s': %s)"):format(fname, field_name(o, field),
+                                                             text), outside_level(2))
+    end
+  end
+  error(e, 0)
+end
+
+function M.named_errors(fname, o, names, check, ...)
+  if o == nil then return check(...) end
+  return renamed(fname, o, names, pcall(check, ...))
 end
 
 -- fields(name, ...) -> the set of these field names, for args

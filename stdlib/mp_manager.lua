@@ -91,9 +91,16 @@ local function list_len(l) return l.n end
 
 local handlers = {}
 
+-- a key that no table can hold: the error Lua gives for a table, sent
+-- back to the script (raised here, it came with this file's line)
+local function check_key(k)
+  if k == nil then error("table index is nil", 0) end
+  if k ~= k then error("table index is NaN", 0) end
+end
+
 handlers.dict = {
   getitem = function(d, k) return d[k] end,
-  setitem = function(d, k, v) d[k] = v end,
+  setitem = function(d, k, v) check_key(k) d[k] = v end,
   delitem = function(d, k) d[k] = nil end,
   get = function(d, k, default)
     local v = d[k]
@@ -141,7 +148,7 @@ handlers.dict = {
     return {k, v}
   end,
   setdefault = function(d, k, default)
-    if d[k] == nil then d[k] = default end
+    if d[k] == nil then check_key(k) d[k] = default end
     return d[k]
   end,
   update = function(d, t)
@@ -158,7 +165,10 @@ handlers.dict = {
 
 local function list_index(l, i, allow_end)
   if math.type(i) ~= "integer" then
-    if type(i) == "number" and i == math.floor(i) then i = math.tointeger(i)
+    if type(i) == "number" and i == math.floor(i) then
+      -- a whole float too big for an integer (1e308, math.huge) is out of range
+      i = math.tointeger(i)
+      if i == nil then error("IndexError: list index out of range", 0) end
     else error("list indices must be integers", 0) end
   end
   if i < 1 or i > l.n + (allow_end and 1 or 0) then
@@ -260,7 +270,7 @@ handlers.list = {
 
 handlers.namespace = {
   getattr = function(ns, k) return ns[k] end,
-  setattr = function(ns, k, v) ns[k] = v end,
+  setattr = function(ns, k, v) check_key(k) ns[k] = v end,
   delattr = function(ns, k) ns[k] = nil end,
   copy = function(ns)
     local r = {}
@@ -618,6 +628,24 @@ local function proxy_class(name, methods, index, newindex, len)
   return cls
 end
 
+-- a field of the proxy itself; a nil or NaN key raises a table's error
+-- at the script's line (rawset raised it without a position)
+local function set_own(self, k, v)
+  if k == nil or k ~= k then
+    class.caller_error(k == nil and "table index is nil" or "table index is NaN")
+  end
+  rawset(self, k, v)
+end
+
+-- cls._methods[name] = f(self, ...), for cls's proxies only: called on
+-- anything else (a method called with '.'), a bad-argument error naming it
+local function add_method(cls, name, f)
+  cls._methods[name] = function(self, ...)
+    if getmetatable(self) ~= cls then class.checkself(self, cls, name) end
+    return f(self, ...)
+  end
+end
+
 -- coroutine -> {proxy -> #proxy just read by that coroutine}: per caller,
 -- so that threads (or coroutines) sharing one proxy each pair their own
 -- '#l' with their own 'l[#l + 1] = v'. Only a coroutine itself writes its
@@ -652,8 +680,9 @@ DictProxy.__pairs = function(self)
     if kv then return kv[1], kv[2] end
   end, self, nil
 end
-DictProxy._methods.has_key = DictProxy._methods.contains
-DictProxy._methods.totable = DictProxy._methods.copy
+-- aliases, naming themselves in errors
+add_method(DictProxy, "has_key", function(self, ...) return call(self, "contains", ...) end)
+add_method(DictProxy, "totable", function(self, ...) return call(self, "copy", ...) end)
 
 local ListProxy = proxy_class("ListProxy",
   {"append", "extend", "insert", "pop", "remove", "index", "count", "reverse",
@@ -684,7 +713,24 @@ ListProxy.__pairs = function(self)
     if i <= items.n then return i, items[i] end
   end, self, nil
 end
-ListProxy._methods.totable = ListProxy._methods.copy
+add_method(ListProxy, "totable", function(self, ...) return call(self, "copy", ...) end)
+-- arguments the server's list cannot take, refused here (the server's
+-- table code failed on them with its own errors)
+add_method(ListProxy, "extend", function(self, t)
+  checktype(t, "table", 1, "extend")
+  return call(self, "extend", t)
+end)
+add_method(ListProxy, "insert", function(self, i, v)
+  checktype(i, "number", 1, "insert")
+  if math.tointeger(i) == nil then
+    argerror(1, "insert", "number has no integer representation", 2)
+  end
+  return call(self, "insert", math.tointeger(i), v)
+end)
+add_method(ListProxy, "sort", function(self, cmp)
+  checktype(cmp, "function", 1, "sort", true)
+  return call(self, "sort", cmp)
+end)
 
 -- names starting with '_' stay on the proxy itself, as in Python
 local function private_name(k) return type(k) == "string" and k:sub(1, 1) == "_" end
@@ -704,7 +750,7 @@ local ValueProxy = proxy_class("ValueProxy", {"get", "set"},
     return nil
   end,
   function(self, k, v)
-    if k == "value" then call(self, "set", v) else rawset(self, k, v) end
+    if k == "value" then call(self, "set", v) else set_own(self, k, v) end
   end)
 ValueProxy._methods.get_lock = nil
 
@@ -716,7 +762,7 @@ AcquirerProxy._methods.hold = mp._hold
 AcquirerProxy._methods.with = mp._with
 
 proxy_class("EventProxy", {"set", "clear", "is_set", "wait"})
-M.EventProxy._methods.isSet = M.EventProxy._methods.is_set
+add_method(M.EventProxy, "isSet", function(self, ...) return call(self, "is_set", ...) end)
 
 local SemaphoreProxy = proxy_class("SemaphoreProxy", {"acquire", "release", "get_value"})
 SemaphoreProxy._methods.hold = mp._hold
@@ -732,20 +778,20 @@ local ConditionProxy = proxy_class("ConditionProxy",
   {"acquire", "release", "notify_all"})
 local cm = ConditionProxy._methods
 cm.hold, cm.with = mp._hold, mp._with
-cm.notifyAll = cm.notify_all
-function cm.wait(self, timeout)
+add_method(ConditionProxy, "notifyAll", function(self) return call(self, "notify_all") end)
+add_method(ConditionProxy, "wait", function(self, timeout)
   check_timeout(timeout, 1, "wait")
   return call(self, "wait", timeout)
-end
-function cm.notify(self, n)
+end)
+add_method(ConditionProxy, "notify", function(self, n)
   if n ~= nil and math.type(n) ~= "integer" then
     argerror(1, "notify", "integer expected, got " .. typename(n), 2)
   end
   return call(self, "notify", n or 1)
-end
+end)
 -- the predicate runs here, in the caller's process, between waits on the
 -- server (as Python's ConditionProxy does)
-function cm.wait_for(self, predicate, timeout)
+add_method(ConditionProxy, "wait_for", function(self, predicate, timeout)
   checktype(predicate, "function", 1, "wait_for")
   check_timeout(timeout, 2, "wait_for")
   local result = predicate()
@@ -760,7 +806,7 @@ function cm.wait_for(self, predicate, timeout)
     result = predicate()
   end
   return result
-end
+end)
 
 local BarrierProxy = proxy_class("BarrierProxy", {"reset", "abort"},
   function(self, k)
@@ -769,10 +815,10 @@ local BarrierProxy = proxy_class("BarrierProxy", {"reset", "abort"},
     end
     return nil
   end)
-function BarrierProxy._methods.wait(self, timeout)
+add_method(BarrierProxy, "wait", function(self, timeout)
   check_timeout(timeout, 1, "wait")
   return call(self, "wait", timeout)
-end
+end)
 
 -- Array proxies keep the typecode and the length (both fixed) so that
 -- '#', range errors and value checks cost no round trip
@@ -828,12 +874,12 @@ local ArrayProxy = proxy_class("ArrayProxy", {},
       if #v > rawget(self, PROXY_STATE).len then error("byte string too long", 2) end
       call(self, "setvalue", v)
     else
-      rawset(self, k, v)
+      set_own(self, k, v)
     end
   end,
   function(self) return rawget(self, PROXY_STATE).len end)
-ArrayProxy._methods.tolist = function(self) return call(self, "tolist") end
-ArrayProxy._methods.totable = ArrayProxy._methods.tolist
+add_method(ArrayProxy, "tolist", function(self) return call(self, "tolist") end)
+add_method(ArrayProxy, "totable", function(self) return call(self, "tolist") end)
 ArrayProxy.__pairs = function(self)
   local items = call(self, "tolist")
   return function(_, i)
@@ -938,7 +984,16 @@ for typeid, sig in pairs{Queue = {MAXSIZE, 1}, JoinableQueue = {MAXSIZE, 1},
                          BoundedSemaphore = {VALUE, 1}} do
   local fields, max = sig[1], sig[2]
   Manager[typeid] = function(self, ...)
-    class.args(typeid, fields, max, ...)
+    local o = class.args(typeid, fields, max, ...)
+    if fields == MAXSIZE then  -- (else the server's queue.Queue named itself)
+      local v = ...
+      if o ~= nil then v = o.maxsize end
+      if v ~= nil and type(v) ~= "number" then
+        argerror(1, typeid, "number expected, got " .. typename(v), 2)
+      elseif v ~= nil and math.tointeger(v) == nil then
+        argerror(1, typeid, "number has no integer representation", 2)
+      end
+    end
     return self:_create(typeid, ...)
   end
 end
@@ -956,10 +1011,7 @@ function Manager:Condition(lock)
 end
 
 -- Barrier(parties, [action], [timeout]); the action runs in the server
-function Manager:Barrier(parties, action, timeout)
-  if class.is_plain_table(parties) then
-    parties, action, timeout = parties.parties, parties.action, parties.timeout
-  end
+local function check_barrier(parties, action, timeout)  -- -> parties
   if math.type(parties) ~= "integer" then
     local i = math.tointeger(parties)
     if i == nil then
@@ -971,17 +1023,23 @@ function Manager:Barrier(parties, action, timeout)
   if parties < 1 then argerror(1, "Barrier", "parties must be >= 1", 2) end
   checktype(action, "function", 2, "Barrier", true)
   class.checktimeout(timeout, 3, "Barrier")
+  return parties
+end
+
+function Manager:Barrier(parties, action, timeout)
+  local o
+  if class.is_plain_table(parties) then
+    o = parties
+    parties, action, timeout = o.parties, o.action, o.timeout
+  end
+  parties = class.named_errors("Barrier", o, {"parties", "action", "timeout"}, check_barrier,
+                               parties, action, timeout)
   return self:_create("Barrier", parties, action, timeout)
 end
 
 -- Array(typecode, size_or_table): typecodes and conversions as
 -- multiprocessing.Array; indexed 1..#a
-function Manager:Array(typecode, init)
-  if class.is_plain_table(typecode) and init == nil then
-    local o = typecode
-    typecode = named(o, "typecode", "typecode_or_type")
-    init = named(o, "size_or_table", "size_or_initializer", "init")
-  end
+local function check_array(typecode, init)  -- -> the length
   if type(typecode) ~= "string" or native.value_elsize(typecode) == 0 then
     argerror(1, "Array", ("unknown typecode %s (b B h H i I l L q Q f d c ?)"):format(
       type(typecode) == "string" and "'" .. typecode .. "'" or typename(typecode)), 2)
@@ -998,6 +1056,18 @@ function Manager:Array(typecode, init)
   else argerror(2, "Array", "size or table expected, got " .. typename(init), 2) end
   if n < 0 then argerror(2, "Array", "size must not be negative", 2) end
   if n > (1 << 34) then argerror(2, "Array", "array size out of range", 2) end
+  return n
+end
+
+function Manager:Array(typecode, init)
+  local o
+  if class.is_plain_table(typecode) and init == nil then
+    o = typecode
+    typecode = named(o, "typecode", "typecode_or_type")
+    init = named(o, "size_or_table", "size_or_initializer", "init")
+  end
+  local n = class.named_errors("Array", o, {{"typecode", "typecode_or_type"},
+    {"size_or_table", "size_or_initializer", "init"}}, check_array, typecode, init)
   local a = self:_create("Array", typecode, init)
   local st = rawget(a, PROXY_STATE)
   st.typecode, st.len = typecode, n

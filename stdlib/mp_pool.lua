@@ -131,7 +131,20 @@ end
 local AsyncResult = Object:extend("AsyncResult")
 mp.AsyncResult = AsyncResult
 
+-- the results are made by the Pool's methods; made by hand, one needs a
+-- Pool (and the rest as those pass it), else a bad-argument error here
+-- rather than an error deep inside later
+local function check_result_args(fname, pool, n)
+  if not mp.Pool:is(pool) then
+    argerror(1, fname, "Pool expected, got " .. class.typename(pool), 3)
+  end
+  if n ~= nil and (math.type(n) ~= "integer" or n < 0) then
+    argerror(2, fname, "number of items expected (an integer >= 0), got " .. class.typename(n), 3)
+  end
+end
+
 function AsyncResult:init(pool, callback, error_callback)
+  if getmetatable(self) == AsyncResult then check_result_args("AsyncResult", pool) end
   self._pool = pool
   self._event = pool._Event()
   self._callback = callback
@@ -202,6 +215,7 @@ end
 local MapResult = AsyncResult:extend("MapResult")
 mp.MapResult = MapResult
 function MapResult:init(pool, n, callback, error_callback)
+  check_result_args("MapResult", pool, n)
   AsyncResult.init(self, pool, callback, error_callback)
   self._is_map = true
   self._list = list_new(n)  -- a plain list, as Python's (nil results leave holes)
@@ -228,6 +242,7 @@ end
 local IMapIterator = Object:extend("IMapIterator")
 mp.IMapIterator = IMapIterator
 function IMapIterator:init(pool, total, ordered)
+  check_result_args("IMapIterator", pool, total)
   self._pool = pool
   self._total = total
   self._ordered = ordered
@@ -394,11 +409,18 @@ local function type_problem(v, want, ok)
   return ("%s expected, got %s"):format(want, type(v))
 end
 
+local MAX_PROCESSES = 1 << 22
+
 -- checks the options; bad(i, msg) raises about the i-th
 local function check_pool_options(o, bad)
   local n = o.processes
   if n ~= nil and math.type(n) ~= "integer" then bad(1, "integer expected, got " .. type(n)) end
   if n ~= nil and n < 1 then bad(1, "number of processes must be at least 1") end
+  -- more processes than Linux can ever have at once (PID_MAX_LIMIT, 2^22)
+  -- is no pool (Pool(math.maxinteger) failed inside, allocating its slots)
+  if n ~= nil and n > MAX_PROCESSES then
+    bad(1, ("number of processes too large (at most %d)"):format(MAX_PROCESSES))
+  end
   local problem = type_problem(o.initializer, "function", callable(o.initializer))
   if problem then bad(2, problem) end
   problem = type_problem(o.initargs, "table", type(o.initargs) == "table")

@@ -64,8 +64,19 @@ local closer_meta = {
   __close = function(c) c.lock:release() end,
 }
 
+-- hold and with on something without acquire (a proxy's method called
+-- with '.', AcquirerProxy.hold(5)): a bad-argument error, not an index
+-- error inside
+local function check_holdable(self, fname)
+  local t = type(self)
+  if (t ~= "table" and t ~= "userdata") or type(self.acquire) ~= "function" then
+    argerror(1, fname, "lock expected, got " .. class.typename(self), 3)
+  end
+end
+
 -- lock:hold(): acquires, returns a to-be-closed value that releases
 local function hold(self)
+  check_holdable(self, "hold")
   self:acquire()
   local c = closers[self]
   if c == nil then
@@ -83,12 +94,18 @@ end
 
 -- lock:with(f, ...): runs f(...) holding the lock, returns its results
 local function with(self, f, ...)
+  check_holdable(self, "with")
   checktype(f, "function", 1, "with")
   self:acquire()
   return with_finish(self, pcall(f, ...))
 end
 
 M._hold, M._with = hold, with
+
+-- lock:acquire(...) for the methods that hand their arguments on to their
+-- lock's (Condition, Value, Array): the lock checks them; class.forward
+-- gives its bad-argument error the script's line, not this file's
+local function lock_acquire(lock, ...) return lock:acquire(...) end
 
 -- a constructor's table of named fields (checked against the set
 -- 'fields'), or nil for positional arguments (at most 'max' of them)
@@ -332,8 +349,9 @@ M.cpu_count = native.cpu_count
 function M.get_start_method() return "fork" end
 function M.get_all_start_methods() return {"fork"} end
 function M.set_start_method(method)
-  if method ~= "fork" then
-    error(("cannot use the '%s' start method: only 'fork' is supported"):format(tostring(method)), 2)
+  if method ~= "fork" then  -- (at the script's line, through get_context too)
+    class.caller_error(("cannot use the '%s' start method: only 'fork' is supported")
+                       :format(tostring(method)))
   end
 end
 function M.get_context(method)
@@ -483,7 +501,11 @@ function Condition:init(...)
   self._lock = check_lock(lock, 1, "Condition")
   self[HANDLE] = native.cond_new()
 end
-function Condition:acquire(...) return self._lock:acquire(...) end
+function Condition:acquire(...)  -- (see sync_acquire)
+  local lock = self._lock
+  if select("#", ...) == 0 then return lock:acquire() end
+  return class.forward(lock_acquire, lock, ...)
+end
 function Condition:release() return self._lock:release() end
 Condition.hold = hold
 Condition.with = with
@@ -530,16 +552,20 @@ local vget, vset = native.value_get, native.value_set
 
 local Barrier = Object:extend("Barrier")
 local BARRIER_FIELDS = fields("parties", "action", "timeout")
-function Barrier:init(...)
-  local parties, action, timeout = ...
-  local o = args("Barrier", BARRIER_FIELDS, 3, ...)
-  if o ~= nil then parties, action, timeout = o.parties, o.action, o.timeout end
+local BARRIER_ARGS = {"parties", "action", "timeout"}  -- (for class.named_errors)
+local function check_barrier(parties, action, timeout)
   if math.type(parties) ~= "integer" then
     argerror(1, "Barrier", "integer expected, got " .. type(parties), 2)
   end
   if parties < 1 then argerror(1, "Barrier", "parties must be >= 1", 2) end
   checktype(action, "function", 2, "Barrier", true)
   class.checktimeout(timeout, 3, "Barrier")
+end
+function Barrier:init(...)
+  local parties, action, timeout = ...
+  local o = args("Barrier", BARRIER_FIELDS, 3, ...)
+  if o ~= nil then parties, action, timeout = o.parties, o.action, o.timeout end
+  class.named_errors("Barrier", o, BARRIER_ARGS, check_barrier, parties, action, timeout)
   self._cond = Condition(Lock())
   self._state = native.value_new("i", 2)  -- state, count
   self._parties = parties
@@ -664,7 +690,11 @@ local function get_lock(self)
   if lock == nil then error("this object has no lock (made with lock=false)", 2) end
   return lock
 end
-local function sync_acquire(self, ...) return get_lock(self):acquire(...) end
+local function sync_acquire(self, ...)  -- (lock_acquire: see Condition's)
+  local lock = get_lock(self)
+  if select("#", ...) == 0 then return lock:acquire() end
+  return class.forward(lock_acquire, lock, ...)
+end
 local function sync_release(self) return get_lock(self):release() end
 
 -- Value(typecode, [init], [lock=true]) or Value{typecode=, init=, lock=}
@@ -681,8 +711,10 @@ local function value_args(fname, set, max, ...)
     typecode, value = field(o, "typecode", "typecode_or_type"), field(o, "init", "value")
     lock = o.lock
   end
-  return typecode, value, lock
+  return o, typecode, value, lock
 end
+-- the fields of the positional arguments, for class.named_errors
+local VALUE_ARGS = {{"typecode", "typecode_or_type"}, {"init", "value"}, "lock"}
 
 local function setup_value(self, fname, typecode, value, lock)
   rawset(self, "_typecode", check_typecode(typecode, fname))
@@ -692,7 +724,8 @@ local function setup_value(self, fname, typecode, value, lock)
 end
 
 function Value:init(...)
-  setup_value(self, "Value", value_args("Value", VALUE_FIELDS, 3, ...))
+  local o, typecode, value, lock = value_args("Value", VALUE_FIELDS, 3, ...)
+  class.named_errors("Value", o, VALUE_ARGS, setup_value, self, "Value", typecode, value, lock)
 end
 -- properties: value (read and written in shared memory), typecode (read-only)
 class.getters(Value, {
@@ -719,9 +752,10 @@ M.Value = Value
 
 -- RawValue(typecode, [init]) or RawValue{typecode=, init=}: a Value without a lock
 function M.RawValue(...)
-  local typecode, value = value_args("RawValue", RAW_VALUE_FIELDS, 2, ...)
+  local o, typecode, value = value_args("RawValue", RAW_VALUE_FIELDS, 2, ...)
   local v = setmetatable({}, Value)
-  setup_value(v, "RawValue", typecode, value, false)
+  class.named_errors("RawValue", o, VALUE_ARGS, setup_value, v, "RawValue", typecode, value,
+                     false)
   return v
 end
 
@@ -744,8 +778,10 @@ local function array_args(fname, set, max, ...)
     init = field(o, "size_or_table", "size_or_initializer", "init")
     lock = o.lock
   end
-  return typecode, init, lock
+  return o, typecode, init, lock
 end
+local ARRAY_ARGS = {{"typecode", "typecode_or_type"},
+                    {"size_or_table", "size_or_initializer", "init"}, "lock"}
 
 local function setup_array(self, fname, typecode, init, lock)
   check_typecode(typecode, fname)
@@ -767,7 +803,8 @@ local function setup_array(self, fname, typecode, init, lock)
 end
 
 function Array:init(...)
-  setup_array(self, "Array", array_args("Array", ARRAY_FIELDS, 3, ...))
+  local o, typecode, init, lock = array_args("Array", ARRAY_FIELDS, 3, ...)
+  class.named_errors("Array", o, ARRAY_ARGS, setup_array, self, "Array", typecode, init, lock)
 end
 -- indexing for Array and its subclasses ('methods' is the class)
 local function array_index(methods)
@@ -794,6 +831,8 @@ Array.__newindex = function(self, k, v)
     if #v > vlen(self) then caller_error("byte string too long") end
     native.value_setbytes(self, v)
   elseif k == "typecode" then error(class.not_writable(self, k), 2)  -- read-only
+  elseif k == nil or k ~= k then  -- a table's error, at the script's line
+    caller_error(k == nil and "table index is nil" or "table index is NaN")
   else rawset(self, k, v) end
 end
 Array.__len = vlen
@@ -823,9 +862,10 @@ M.Array = Array
 -- RawArray(typecode, size_or_table) or RawArray{typecode=, size_or_table=}:
 -- an Array without a lock
 function M.RawArray(...)
-  local typecode, init = array_args("RawArray", RAW_ARRAY_FIELDS, 2, ...)
+  local o, typecode, init = array_args("RawArray", RAW_ARRAY_FIELDS, 2, ...)
   local a = setmetatable({}, Array)
-  setup_array(a, "RawArray", typecode, init, false)
+  class.named_errors("RawArray", o, ARRAY_ARGS, setup_array, a, "RawArray", typecode, init,
+                     false)
   return a
 end
 
@@ -961,6 +1001,7 @@ method_names(RLock, {"acquire", "release"})
 method_names(Semaphore, {"acquire", "release", "get_value"})
 method_names(Event, {"set", "clear", "is_set", "wait"})
 method_names(Connection, {"send", "recv", "send_bytes", "recv_bytes", "poll", "close"})
+method_names(Array, {"tolist"})  -- (and totable, the same function)
 
 -- ---- Pool, Manager ------------------------------------------------------------------------
 

@@ -93,6 +93,10 @@ SimpleQueue.qsize = native.qsize
 SimpleQueue.empty = native.empty
 M.SimpleQueue = SimpleQueue
 
+-- Queue.shutdown(5) (or q.shutdown()) raises a bad-argument error at the
+-- script's line, as the native methods do, not one inside this file
+class.guard(Queue, {"shutdown"})
+
 -- for tests: how many threads are blocked in get, put and join
 M._waiting = native.waiting
 

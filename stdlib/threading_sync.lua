@@ -76,7 +76,15 @@ return function(M)
     self[HANDLE] = native.cond_new(lock, lock_mode(lock))
   end
 
-  function Condition:acquire(...) return self._lock:acquire(...) end
+  -- (arguments are checked by the lock's acquire; forward gives its
+  -- bad-argument error the script's line)
+  local forward = class.forward
+  local function lock_acquire(lock, ...) return lock:acquire(...) end
+  function Condition:acquire(...)
+    local lock = self._lock
+    if select("#", ...) == 0 then return lock:acquire() end
+    return forward(lock_acquire, lock, ...)
+  end
   function Condition:release() return self._lock:release() end
   Condition.hold = hold
   Condition.with = with
@@ -180,6 +188,15 @@ return function(M)
   local Timer = Thread:extend("Timer")
   local TIMER_FIELDS = fields("interval", "function", "target", "args", "kwargs",
                               "name", "daemon")
+  -- the positional arguments' checks (named_errors names the fields)
+  local TIMER_ARGS = {"interval", {"function", "target"}, "args", "kwargs"}
+  local function check_timer(interval, f, args, kwargs)
+    checktype(interval, "number", 1, "Timer")
+    if interval ~= interval then argerror(1, "Timer", "interval must be a number, not nan", 3) end
+    checktype(f, "function", 2, "Timer")
+    checktype(args, "table", 3, "Timer", true)
+    checktype(kwargs, "table", 4, "Timer", true)
+  end
   function Timer:init(...)
     local interval, f, args, kwargs = ...
     local o = class.args("Timer", TIMER_FIELDS, 4, ...)
@@ -192,11 +209,7 @@ return function(M)
       checktype(o.daemon, "boolean", 1, "Timer")
       self.daemon = o.daemon
     end
-    checktype(interval, "number", 1, "Timer")
-    if interval ~= interval then argerror(1, "Timer", "interval must be a number, not nan", 3) end
-    checktype(f, "function", 2, "Timer")
-    checktype(args, "table", 3, "Timer", true)
-    checktype(kwargs, "table", 4, "Timer", true)
+    class.named_errors("Timer", o, TIMER_ARGS, check_timer, interval, f, args, kwargs)
     self.interval = interval
     self["function"] = f
     self.args = args or {}
@@ -230,14 +243,20 @@ return function(M)
 
   -- Barrier(parties, [action], [timeout]) or Barrier{parties =, action =, timeout =}
   local BARRIER_FIELDS = fields("parties", "action", "timeout")
-  function Barrier:init(...)
-    local parties, action, timeout = ...
-    local o = args("Barrier", BARRIER_FIELDS, 3, ...)
-    if o ~= nil then parties, action, timeout = o.parties, o.action, o.timeout end
+  local BARRIER_ARGS = {"parties", "action", "timeout"}
+  local function check_barrier(parties, action, timeout)  -- -> parties
     parties = check_integer(parties, 1, "Barrier")
     if parties < 1 then argerror(1, "Barrier", "parties must be >= 1", 3) end
     checktype(action, "function", 2, "Barrier", true)
     checktimeout(timeout, 3, "Barrier")
+    return parties
+  end
+  function Barrier:init(...)
+    local parties, action, timeout = ...
+    local o = args("Barrier", BARRIER_FIELDS, 3, ...)
+    if o ~= nil then parties, action, timeout = o.parties, o.action, o.timeout end
+    parties = class.named_errors("Barrier", o, BARRIER_ARGS, check_barrier, parties, action,
+                                 timeout)
     self._cond = Condition(Lock())
     self._parties = parties
     self._action = action
