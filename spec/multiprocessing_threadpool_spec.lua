@@ -673,6 +673,9 @@ describe("multiprocessing.dummy", function()
     assert.same({4, 5}, dummy.Array{typecode = "i", sequence = {4, 5}})
     assert.equal("bad argument #2 to 'Array' (table expected, got number)",
                  error_here(function() local x = dummy.Array("i", 3) end))
+    -- the named form's error names the field (found by the argument sweep)
+    assert.equal("bad argument #1 to 'Array' (field 'init': table expected, got number)",
+                 error_here(function() local x = dummy.Array{typecode = "i", init = 3} end))
     assert.equal("bad argument #4 to 'Value' (at most 3 arguments expected, got 4)",
                  error_here(function() local x = dummy.Value("i", 1, true, 5) end))
     -- shared by the threads, as everything is: a lock makes += safe

@@ -149,8 +149,9 @@ M.Connection = Connection
 
 -- ---- Value and Array -------------------------------------------------------------
 
--- the arguments of Value or Array: typecode, value or sequence, lock (the
--- fields' names are those multiprocessing.Value and Array take, and Python's)
+-- the arguments of Value or Array: the table of fields of the named form
+-- (or nil), typecode, value or sequence, lock (the fields' names are those
+-- multiprocessing.Value and Array take, and Python's)
 local function value_args(fname, set, ...)
   local typecode, value, lock = ...
   local o = class.args(fname, set, 3, ...)
@@ -159,7 +160,7 @@ local function value_args(fname, set, ...)
     value = class.first_field(o, "value", "init", "sequence", "size_or_table",
                               "size_or_initializer")
   end
-  return typecode, value, lock
+  return o, typecode, value, lock
 end
 
 -- Value(typecode, value, [lock]): a plain object with a .value field, as
@@ -167,7 +168,7 @@ end
 local Value = Object:extend("Value")
 local VALUE_FIELDS = class.fields("typecode", "typecode_or_type", "value", "init", "lock")
 function Value:init(...)
-  local typecode, value = value_args("Value", VALUE_FIELDS, ...)
+  local _, typecode, value = value_args("Value", VALUE_FIELDS, ...)
   self._typecode = typecode
   self.value = value
 end
@@ -184,10 +185,16 @@ M.Value = Value
 -- sequence's elements (Python's is an array.array)
 local ARRAY_FIELDS = class.fields("typecode", "typecode_or_type", "sequence", "init",
                                   "size_or_table", "size_or_initializer", "lock")
-function M.Array(...)
-  local _, sequence = value_args("Array", ARRAY_FIELDS, ...)
+-- the fields of the positional arguments, for class.named_errors
+local ARRAY_ARGS = {{"typecode", "typecode_or_type"},
+                    {"sequence", "init", "size_or_table", "size_or_initializer"}, "lock"}
+local function copy_sequence(_, sequence)
   checktype(sequence, "table", 2, "Array")
   return table.move(sequence, 1, sequence.n or #sequence, 1, {})
+end
+function M.Array(...)
+  local o, typecode, sequence, lock = value_args("Array", ARRAY_FIELDS, ...)
+  return class.named_errors("Array", o, ARRAY_ARGS, copy_sequence, typecode, sequence, lock)
 end
 
 -- ---- Pool ------------------------------------------------------------------------

@@ -1067,39 +1067,77 @@ section("multiprocessing", function()
          terminate = {n = 0}, kill = {n = 0}, run = {n = 0}},
   })
 
-  -- ---- Pool, its results ----
-  local pool = mp.Pool(2)
+  -- ---- Pool and ThreadPool, their results ----
   local function ready(r) r:wait(); return r end
-  sweep_class("multiprocessing.Pool", mp.Pool, {
-    make = function() return pool end,
-    m = {
-      apply = {args = G(fn, {})}, apply_async = {args = G(fn, {})},
-      map = {args = G(fn, {1, 2})}, map_async = {args = G(fn, {1, 2})},
-      starmap = {args = G(fn, {{1}, {2}})}, starmap_async = {args = G(fn, {{1}, {2}})},
-      imap = {args = G(fn, {1, 2})}, imap_unordered = {args = G(fn, {1, 2})},
-      -- these end a pool: a new one (one process) each time
-      -- (n = 0: they take no argument; only extra ones are tried)
-      close = {n = 0, make = function() return mp.Pool(1) end,
-               after = function(p) p:terminate() end},
-      terminate = {n = 0, make = function() return mp.Pool(1) end,
-                   after = function(p) p:terminate() end},
-      join = {n = 0, make = function() local p = mp.Pool(1); p:close(); return p end,
-              after = function(p) p:terminate() end},
+  local function sweep_pool(name, cls)
+    local pool = cls(2)
+    sweep_class(name, cls, {
+      make = function() return pool end,
+      m = {
+        apply = {args = G(fn, {})}, apply_async = {args = G(fn, {})},
+        map = {args = G(fn, {1, 2})}, map_async = {args = G(fn, {1, 2})},
+        starmap = {args = G(fn, {{1}, {2}})}, starmap_async = {args = G(fn, {{1}, {2}})},
+        imap = {args = G(fn, {1, 2})}, imap_unordered = {args = G(fn, {1, 2})},
+        -- these end a pool: a new one (one process) each time
+        -- (n = 0: they take no argument; only extra ones are tried)
+        close = {n = 0, make = function() return cls(1) end,
+                 after = function(p) p:terminate() end},
+        terminate = {n = 0, make = function() return cls(1) end,
+                     after = function(p) p:terminate() end},
+        join = {n = 0, make = function() local p = cls(1); p:close(); return p end,
+                after = function(p) p:terminate() end},
+      },
+    })
+    local function result_spec(make)
+      return {make = make,
+              m = {get = {args = G(0.01)}, wait = {args = G(0.01)}}}
+    end
+    sweep_class(name .. ".AsyncResult", mp.AsyncResult,
+                result_spec(function() return ready(pool:apply_async(fn, {})) end))
+    sweep_class(name .. ".MapResult", mp.MapResult,
+                result_spec(function() return ready(pool:map_async(fn, {1, 2})) end))
+    sweep_class(name .. ".IMapIterator", mp.IMapIterator, {
+      make = function() return pool:imap(fn, {1, 2}) end,
+      m = {next = {args = G(5)}},
+    })
+    pool:terminate()
+  end
+  sweep_pool("multiprocessing.Pool", mp.Pool)
+  sweep_pool("multiprocessing.pool.ThreadPool", mp.pool.ThreadPool)
+
+  -- ---- multiprocessing.dummy: its functions and constructors (the
+  -- classes are threading's and queue's, swept there) ----
+  local dummy = require("multiprocessing.dummy")
+  local function dummy_pair() return dummy.Pipe() end
+  sweep_module("multiprocessing.dummy", dummy, {
+    Pool = cfgs.Pool, Barrier = cfgs.Barrier,
+    Array = {n = 3, args = G("i", {1, 2}), fields = named({typecode = "i", sequence = {1, 2}},
+      "typecode", "typecode_or_type", "sequence", "init", "size_or_table",
+      "size_or_initializer", "lock")},
+    Value = {n = 3, args = G("i", 1), fields = named({typecode = "i"},
+      "typecode", "typecode_or_type", "value", "init", "lock")},
+    -- DummyProcess is Process (its errors name that), JoinableQueue is
+    -- queue.Queue, as in Python
+    DummyProcess = {fname = "Process", n = 5, args = G(fn), fields = named({target = fn},
+      "target", "args", "kwargs", "name", "daemon", "group")},
+    JoinableQueue = {fname = "Queue", fields = named({}, "maxsize")},
+    Pipe = {fields = named({}, "duplex")},
+  }, {
+    -- a fresh pipe for each call; recv and poll find a message waiting,
+    -- or (blocked) wait until the waker sends one
+    Connection = {
+      make = dummy_pair,
+      m = {
+        recv = {make = function() local a, b = dummy_pair(); b:send(1); return a, b end,
+                blocked = {make = dummy_pair, wake = function(_, b) b:send(1) end}},
+        recv_bytes = {make = function() local a, b = dummy_pair(); b:send("x"); return a, b end,
+                      blocked = {make = dummy_pair, wake = function(_, b) b:send("x") end}},
+        poll = {args = G(0.01), make = function() local a, b = dummy_pair(); b:send(1); return a, b end,
+                blocked = {make = dummy_pair, wake = function(_, b) b:send(1) end}},
+        send = {args = G(1)}, send_bytes = {args = G("x")},
+      },
     },
   })
-  local function result_spec(make)
-    return {make = make,
-            m = {get = {args = G(0.01)}, wait = {args = G(0.01)}}}
-  end
-  sweep_class("multiprocessing.AsyncResult", mp.AsyncResult,
-              result_spec(function() return ready(pool:apply_async(fn, {})) end))
-  sweep_class("multiprocessing.MapResult", mp.MapResult,
-              result_spec(function() return ready(pool:map_async(fn, {1, 2})) end))
-  sweep_class("multiprocessing.IMapIterator", mp.IMapIterator, {
-    make = function() return pool:imap(fn, {1, 2}) end,
-    m = {next = {args = G(5)}},
-  })
-  pool:terminate()
 
   -- ---- Manager, its proxies ----
   local manager = mp.Manager()
