@@ -106,8 +106,9 @@ static void drop_msg (msg *m) {
   ct_shm_free(m);
 }
 
-/* queue_put(h, value, [block=true], [timeout], [tag]); raises queue.Full */
-static int queue_put (lua_State *L) {
+/* put(h, value, [block=true], [timeout]), the message tagged 'tag';
+   raises queue.Full */
+static int put_tagged (lua_State *L, lua_Integer tag) {
   queue_handle *qh = toqh(L);
   mp_queue *q = Q(qh);
   int block = ct_optboolean(L, 3, 1);
@@ -116,7 +117,6 @@ static int queue_put (lua_State *L) {
   msg *m;
   uint32_t getters;
   int interrupted = 0;
-  lua_Integer tag = luaL_optinteger(L, 5, 0);
   luaL_checkany(L, 2);
   m = make_msg(L, 2);
   m->tag = tag;
@@ -153,6 +153,17 @@ static int queue_put (lua_State *L) {
   return 0;
 }
 
+/* queue_put(h, value, [block=true], [timeout]): Queue:put */
+static int queue_put (lua_State *L) {
+  return put_tagged(L, 0);
+}
+
+/* queue_put_tagged(h, value, block, timeout, tag): the Pool's task
+   queue, whose tags name the tasks (see queue_get_recorded) */
+static int queue_put_tagged (lua_State *L) {
+  return put_tagged(L, luaL_checkinteger(L, 5));
+}
+
 /* A getter about to sleep looks again for a few microseconds (detached):
    an item that arrives meanwhile costs its putter no wake-up call and its
    getter no wake-up latency. 1 if an item came. */
@@ -172,11 +183,10 @@ static int spin_for_item (uint32_t *items, uint32_t seen) {
   return got;
 }
 
-/* queue_get(h, [block=true], [timeout], [slots, i]) -> value; raises
-   queue.Empty. With 'slots' (an int64 Array handle), the message's tag is
-   stored into slots[i] while the message is unlinked, so a Pool worker
-   killed at any point after taking a task has it recorded. */
-static int queue_get (lua_State *L) {
+/* get(h, [block=true], [timeout]) -> value; raises queue.Empty. With a
+   'slot', the message's tag is stored there while the message is
+   unlinked. */
+static int get_recorded (lua_State *L, int64_t *slot) {
   queue_handle *qh = toqh(L);
   mp_queue *q = Q(qh);
   int block = ct_optboolean(L, 2, 1);
@@ -186,8 +196,6 @@ static int queue_get (lua_State *L) {
   uint32_t putters;
   char err[200];
   int interrupted = 0, ok;
-  int64_t *slot = lua_isnoneornil(L, 4) ? NULL
-                  : ct_mp_value_int64(L, 4, luaL_checkinteger(L, 5));
   ct_shm_mutex_lock(&q->mutex);
   while (q->count == 0 && !q->shut) {
     uint32_t s;
@@ -225,6 +233,19 @@ static int queue_get (lua_State *L) {
   ct_shm_free(m);
   if (!ok) return luaL_error(L, "cannot receive from the queue: %s", err);
   return 1;
+}
+
+/* queue_get(h, [block=true], [timeout]) -> value: Queue:get */
+static int queue_get (lua_State *L) {
+  return get_recorded(L, NULL);
+}
+
+/* queue_get_recorded(h, block, timeout, slots, i) -> value: a Pool
+   worker's get; the message's tag goes to slots[i] (an int64 Array
+   handle), so a worker killed at any point after taking a task has it
+   recorded */
+static int queue_get_recorded (lua_State *L) {
+  return get_recorded(L, ct_mp_value_int64(L, 4, luaL_checkinteger(L, 5)));
 }
 
 static int queue_qsize (lua_State *L) {
@@ -371,6 +392,8 @@ static const luaL_Reg funcs[] = {
   {"queue_new", queue_new},
   {"queue_put", queue_put},
   {"queue_get", queue_get},
+  {"queue_put_tagged", queue_put_tagged},
+  {"queue_get_recorded", queue_get_recorded},
   {"queue_qsize", queue_qsize},
   {"queue_empty", queue_empty},
   {"queue_full", queue_full},

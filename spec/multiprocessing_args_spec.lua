@@ -168,4 +168,17 @@ describe("multiprocessing argument errors", function()
                    err(function() manager:Barrier(2, nil, "x") end))
     assert.equal(2, #manager:Array{typecode = "i", size_or_table = 2})
   end)
+
+  it("Queue:put and get ignore extra arguments: the Pool's task tags stay private", function()
+    -- a get with two more arguments once stored the message's tag into the
+    -- caller's Array (the Pool's task record), and a put with a fifth set it
+    local q, slots = mp.Queue(), mp.Array("q", {7, 7})
+    q:put("a", true, nil, 99)
+    assert.equal("a", q:get(true, 1, slots, 1))
+    assert.same({7, 7}, slots:tolist())
+    local sq = mp.SimpleQueue()
+    sq:put({1, 2}, true, nil, 5)
+    assert.same({1, 2}, sq:get(true, nil, slots, 2))
+    assert.same({7, 7}, slots:tolist())
+  end)
 end)

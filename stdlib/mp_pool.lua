@@ -1,7 +1,7 @@
 -- multiprocessing.Pool: worker processes fed from one shared task queue,
 -- results coming back on a shared result queue, as Python's Pool.
 --
--- Each task has an id. A worker takes a task with queue_get(..., slots, i),
+-- Each task has an id. A worker takes a task with queue_get_recorded(..., slots, i),
 -- which records the id in its slot of a shared int64 array while unlinking
 -- the message, so the task of a worker that dies (killed, os.exit) is known
 -- at once. A handler thread in the parent reads the results, runs the
@@ -20,6 +20,7 @@ local monotonic = threading._time.monotonic
 local getpid = os.getpid
 
 local q_put, q_get = native.queue_put, native.queue_get
+local q_put_tagged, q_get_recorded = native.queue_put_tagged, native.queue_get_recorded
 local list_new, slice, move = native.list_new, native.slice, native.move
 local vget, vset = native.value_get, native.value_set
 
@@ -107,7 +108,7 @@ local function worker(taskq, resultq, slots, index, initializer, initargs, maxta
   if not run_initializer(resultq, slots, index, initializer, initargs) then return end
   local done = 0
   while maxtasks == nil or done < maxtasks do
-    local got, task = pcall(q_get, taskq, true, ORPHAN_CHECK, slots, index)
+    local got, task = pcall(q_get_recorded, taskq, true, ORPHAN_CHECK, slots, index)
     if not got then
       if task ~= mp.Empty then error(task, 0) end
       if os.getppid() ~= parent_pid then break end  -- the pool's owner died
@@ -506,7 +507,7 @@ end
 -- queues a task message, tagged with its id (taking it records the id in
 -- the worker's slot)
 function Pool:_put_task(task, id)
-  q_put(self._taskq, task, true, nil, id)
+  q_put_tagged(self._taskq, task, true, nil, id)
 end
 
 local break_pool
