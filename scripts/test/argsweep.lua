@@ -645,6 +645,24 @@ local function notify_waker(c, _, done)
   until done:is_set()
 end
 
+-- the sweep of a Condition's methods (threading's, multiprocessing's, a
+-- manager's proxy), with 'extra' entries: the waker notifies (wait() and
+-- the forever forms wait for it); wait_for's predicate is true from its
+-- second call, so one wait, ended by the waker
+local function condition_methods(extra)
+  local m = {
+    wait = {args = G(0.001), wake = notify_waker},
+    wait_for = {args = function()
+        local calls = 0
+        return G(function() calls = calls + 1 return calls > 1 end, 0.001)
+      end, n = 2, wake = notify_waker},
+    with = {args = G(fn)},
+    release = {n = 1},
+  }
+  for k, v in pairs(extra or {}) do m[k] = v end
+  return m
+end
+
 -- releases every level of an RLock the main thread holds
 local function unwind(r)
   while pcall(r.release, r) do end
@@ -740,18 +758,7 @@ section("threading", function()
       -- wait has it released)
       make = function() local c = th.Condition(); c:acquire(); return c end,
       dispose = function(c) unwind(c._lock) end,
-      m = {
-        -- the waker notifies (wait() and the forever forms wait for it)
-        wait = {args = G(0.001), wake = notify_waker},
-        -- a predicate true from its second call: one wait, ended by the waker
-        wait_for = {args = function()
-            local calls = 0
-            return G(function() calls = calls + 1 return calls > 1 end, 0.001)
-          end, n = 2,
-          wake = notify_waker},
-        with = {args = G(fn)},
-        release = {n = 1},
-      },
+      m = condition_methods(),
     },
     Semaphore = {
       make = function() return th.Semaphore(1) end,
@@ -999,17 +1006,7 @@ section("multiprocessing", function()
     Condition = {
       make = function() local c = mp.Condition(); c:acquire(); return c end,
       dispose = function(c) while pcall(c.release, c) do end end,
-      m = {
-        wait = {args = G(0.001),
-          wake = notify_waker},
-        wait_for = {args = function()
-            local calls = 0
-            return G(function() calls = calls + 1 return calls > 1 end, 0.001)
-          end, n = 2,
-          wake = notify_waker},
-        with = {args = G(fn)},
-        release = {n = 1},
-      },
+      m = condition_methods(),
     },
     Barrier = {
       make = function() return mp.Barrier(1) end,
@@ -1213,14 +1210,7 @@ section("multiprocessing", function()
            with = {args = G(fn)}, release = {n = 1}}},
     ConditionProxy = {make = function() local c = manager:Condition(); c:acquire(); return c end,
       dispose = function(c) while pcall(c.release, c) do end end,
-      m = {wait = {args = G(0.001),
-             wake = notify_waker},
-           wait_for = {args = function()
-               local calls = 0
-               return G(function() calls = calls + 1 return calls > 1 end, 0.001)
-             end, n = 2,
-             wake = notify_waker},
-           with = {args = G(fn)}, notify = {n = 1}, release = {n = 1}}},
+      m = condition_methods({notify = {n = 1}})},
     BarrierProxy = {make = proxy("Barrier", 1),
       m = {wait = {blocked = {make = proxy("Barrier", 2), wake = function(b) b:abort() end}}},
       items = {["b[x]"] = function(b, x) return b[x] end}},
