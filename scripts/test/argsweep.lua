@@ -663,6 +663,40 @@ local function condition_methods(extra)
   return m
 end
 
+-- the sweep of a queue's methods (queue's and multiprocessing's). kind:
+-- "simple" (no bound, no shutdown), "joinable" (task_done and join too),
+-- or nil
+local function queue_spec(ctor, kind)
+  local with_item = function() local q = ctor(); q:put(1); return q end
+  local spec = {
+    make = function() return ctor() end,
+    m = {
+      -- an item waiting: every get returns at once; blocked: empty, the
+      -- waker puts one
+      get = {args = G(true, 0.01), make = with_item, blocked = {make = function()
+        return ctor() end, wake = function(q) q:put_nowait(1) end}},
+      get_nowait = {make = with_item},
+      put = {args = G(1, true, 0.01), positions = {[1] = true, [2] = true, [3] = true}},
+      put_nowait = {args = G(1)},
+    },
+  }
+  if kind ~= "simple" then
+    -- bounded and full: the waker takes the item out
+    spec.m.put.blocked = {positions = {[2] = true, [3] = true},
+      make = function() local q = ctor(1); q:put(1); return q end,
+      wake = function(q) q:get_nowait() end}
+    spec.m.shutdown = {n = 1}
+  end
+  if kind == "joinable" then
+    spec.m.task_done = {make = with_item}
+    -- no unfinished task: join returns at once; blocked: one, the waker
+    -- marks it done
+    spec.m.join = {blocked = {make = function()
+      local q = ctor(); q:put(1); q:get(); return q end, wake = function(q) q:task_done() end}}
+  end
+  return spec
+end
+
 -- releases every level of an RLock the main thread holds
 local function unwind(r)
   while pcall(r.release, r) do end
@@ -828,36 +862,13 @@ end)
 
 -- ---------------------------------------------------------------------------
 section("queue", function()
-  local function queue_spec(ctor, simple)
-    local with_item = function() local q = ctor(); q:put(1); return q end
-    local spec = {
-      make = function() return ctor() end,
-      m = {
-        -- an item waiting: every get returns at once; blocked: empty, the
-        -- waker puts one
-        get = {args = G(true, 0.01), make = with_item, blocked = {make = function()
-          return ctor() end, wake = function(q) q:put_nowait(1) end}},
-        get_nowait = {make = with_item},
-        put = {args = G(1, true, 0.01), positions = {[1] = true, [2] = true, [3] = true}},
-        put_nowait = {args = G(1)},
-      },
-    }
-    if not simple then
-      -- bounded and full: the waker takes the item out
-      spec.m.put.blocked = {positions = {[2] = true, [3] = true},
-        make = function() local q = ctor(1); q:put(1); return q end,
-        wake = function(q) q:get_nowait() end}
-      spec.m.task_done = {make = with_item}
-      spec.m.shutdown = {n = 1}
-    end
-    return spec
-  end
   local maxsize = {fields = {names = {"maxsize"}}}
   sweep_module("queue", queue, {Queue = maxsize, LifoQueue = maxsize,
                                 PriorityQueue = maxsize}, {
-    Queue = queue_spec(queue.Queue), LifoQueue = queue_spec(queue.LifoQueue),
-    PriorityQueue = queue_spec(queue.PriorityQueue),
-    SimpleQueue = queue_spec(queue.SimpleQueue, true),
+    Queue = queue_spec(queue.Queue, "joinable"),
+    LifoQueue = queue_spec(queue.LifoQueue, "joinable"),
+    PriorityQueue = queue_spec(queue.PriorityQueue, "joinable"),
+    SimpleQueue = queue_spec(queue.SimpleQueue, "simple"),
   })
 end)
 
@@ -925,34 +936,6 @@ section("multiprocessing", function()
     else
       spec.m.acquire.blocked = {make = function() local l = ctor(); l:acquire(); return l end,
         wake = function(l) l:release() end}
-    end
-    return spec
-  end
-
-  local function mpqueue_spec(ctor, kind)
-    local with_item = function() local q = ctor(); q:put(1); return q end
-    local spec = {
-      make = function() return ctor() end,
-      m = {
-        get = {args = G(true, 0.01), make = with_item, blocked = {make = function()
-          return ctor() end, wake = function(q) q:put_nowait(1) end}},
-        get_nowait = {make = with_item},
-        put = {args = G(1, true, 0.01)},
-        put_nowait = {args = G(1)},
-      },
-    }
-    if kind ~= "simple" then
-      spec.m.put.blocked = {positions = {[2] = true, [3] = true},
-        make = function() local q = ctor(1); q:put(1); return q end,
-        wake = function(q) q:get_nowait() end}
-      spec.m.shutdown = {n = 1}
-    end
-    if kind == "joinable" then
-      spec.m.task_done = {make = with_item}
-      -- no unfinished task: join returns at once; blocked: one, the waker
-      -- marks it done
-      spec.m.join = {blocked = {make = function()
-        local q = ctor(); q:put(1); q:get(); return q end, wake = function(q) q:task_done() end}}
     end
     return spec
   end
@@ -1029,8 +1012,8 @@ section("multiprocessing", function()
                ["a[1] = x"] = function(a, x) a[1] = x end,
                ["c.value = x"] = function(_, x) mp.Array("c", 3).value = x end},
     },
-    Queue = mpqueue_spec(mp.Queue), JoinableQueue = mpqueue_spec(mp.JoinableQueue, "joinable"),
-    SimpleQueue = mpqueue_spec(mp.SimpleQueue, "simple"),
+    Queue = queue_spec(mp.Queue), JoinableQueue = queue_spec(mp.JoinableQueue, "joinable"),
+    SimpleQueue = queue_spec(mp.SimpleQueue, "simple"),
     Connection = {
       -- a fresh duplex pipe for each call; recv and poll find a message
       -- waiting, or (blocked) wait until the waker sends one
