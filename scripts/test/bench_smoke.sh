@@ -31,6 +31,10 @@ if command -v python3 >/dev/null 2>&1; then
   need "$(python3 "$b/threads/lock.py" 1000 1)" pair loop net
   need "$(python3 "$b/gil/cpu_bound.py" 10000 1)" one sequence threads parallel
   need "$(python3 "$b/gil/wakeup.py" 3)" idle_median busy_median busy_p99
+  # the asyncio workloads side by side, and the C floor under the echo
+  out=$(CTHREADS_BIN=$bin sh "$b/asyncio_bench.sh" 1 0.01 2>&1) || {
+    echo "asyncio_bench.sh failed:"; echo "$out"; status=1; }
+  need "$out" spawn_sleep0 task_switch sleep_1ms echo_rtt echo_10clients "echo floor"
 fi
 # scaling.lua --smoke: every section, every checksum compared, a few seconds
 scaling() {  # scaling LABEL: runs it with the CTHREADS of the environment
