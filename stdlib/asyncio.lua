@@ -974,7 +974,7 @@ local function undo_wait_for(task, st)
 end
 
 -- wait_for(task_or_function, timeout): the task's results, or after
--- 'timeout' seconds (scaled) it is cancelled and TimeoutError raised
+-- 'timeout' seconds (never scaled) it is cancelled and TimeoutError raised
 function M.wait_for(x, timeout)
   local me = running_task()
   if me == nil then outside("asyncio.wait_for") end
