@@ -398,6 +398,26 @@ describe("asyncio", function()
       assert.is_true(finished)
     end)
 
+    it("a later error of its tasks, after the first one raised, is not reported", function()
+      -- Python's gather marks the errors that come after it raised as
+      -- retrieved: no "Task exception was never retrieved" at the end
+      local out, err = script([[
+        asyncio.run(function()
+          local release = asyncio.Event()
+          local second = asyncio.create_task(function() release:wait() error("second") end)
+          local ok, e = pcall(asyncio.gather, function() error("first") end, second,
+                              function() release:wait() error("third") end)
+          print(ok, (tostring(e):match("first")))
+          release:set()
+          asyncio.sleep(0)
+          asyncio.sleep(0)
+          print(second:done())
+        end)
+      ]])
+      assert.are.equal("false\tfirst\ntrue\n", out)
+      assert.are.equal("", err)
+    end)
+
     it("return_exceptions puts errors in the results", function()
       local r = run(function()
         return asyncio.gather{function() return 1 end, function() error("e2", 0) end,

@@ -870,7 +870,13 @@ local function is_plain_table(v)
 end
 
 local function gather_cb(t, st)
-  if st.dead then return end
+  if st.dead then
+    -- gather has already returned or raised: as in Python, a later
+    -- error of one of its tasks counts as retrieved (no "never
+    -- retrieved" report at the loop's close)
+    if t._vals == FAILED then retrieved(t) end
+    return
+  end
   st.left = st.left - 1
   if t._vals == FAILED and not st.first then st.first = t end
   if st.left == 0 or (st.first and not st.return_exceptions) then
@@ -968,7 +974,7 @@ local function undo_wait_for(task, st)
 end
 
 -- wait_for(task_or_function, timeout): the task's results, or after
--- 'timeout' seconds (scaled) it is cancelled and TimeoutError raised
+-- 'timeout' seconds (never scaled) it is cancelled and TimeoutError raised
 function M.wait_for(x, timeout)
   local me = running_task()
   if me == nil then outside("asyncio.wait_for") end
