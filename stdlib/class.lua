@@ -288,12 +288,14 @@ end
 -- the script's): f's results, or its error raised again. A bad-argument
 -- error is the script's, so it is positioned at the script's line rather
 -- than at the library's line that made the call (Lua positions it at the
--- native function's caller).
+-- native function's caller). So is any other error that the native
+-- function raised at the library's line (Condition:release's "cannot
+-- release un-acquired lock").
 local function forwarded(ok, ...)
   if ok then return ... end
   local e = ...
   if type(e) == "string" then
-    local msg = e:match("^cthreads/[%w_]+%.lua:%d+: (bad argument #.*)$")
+    local msg = e:match("^cthreads/[%w_]+%.lua:%d+: (.*)$")
     if msg then error(msg, outside_level(2)) end
   end
   error(e, 0)

@@ -85,7 +85,9 @@ return function(M)
     if select("#", ...) == 0 then return lock:acquire() end
     return forward(lock_acquire, lock, ...)
   end
-  function Condition:release() return self._lock:release() end
+  -- (its error, releasing a lock not held, is the script's too)
+  local function lock_release(lock) return lock:release() end
+  function Condition:release() return forward(lock_release, self._lock) end
   Condition.hold = hold
   Condition.with = with
   Condition.wait = native.cond_wait
