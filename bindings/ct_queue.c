@@ -64,7 +64,7 @@ static ct_queue *check_queue (lua_State *L) {
   else lua_pushvalue(L, 1);
   if (lua_type(L, -1) == LUA_TUSERDATA && lua_rawlen(L, -1) == sizeof(ct_queue))
     q = (ct_queue *)lua_touserdata(L, -1);
-  if (q == NULL || q->kind != &queue_kind) luaL_typeerror(L, 1, "Queue");
+  if (q == NULL || q->kind != &queue_kind) ct_handle_error(L, 1, "Queue");
   return q;
 }
 

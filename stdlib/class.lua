@@ -354,13 +354,20 @@ end
 -- Lua-side methods called on something that is not an instance
 -- (Barrier.wait(5), p.start() for p:start()) raise a bad-argument error,
 -- not an index error deep inside: each named method of cls is wrapped
-function M.guard(cls, names)
+-- With 'field', a field that cls's init sets, an instance of a subclass
+-- whose init did not call cls.init raises that (as Thread:start does),
+-- not an index error inside.
+function M.guard(cls, names, field)
   for _, name in ipairs(names) do
     local method = cls[name]
     -- native methods check their arguments themselves (and stay unwrapped)
     if type(method) == "function" and getinfo(method, "S").what ~= "C" then
       cls[name] = function(self, ...)
         M.checkself(self, cls, name)
+        if field ~= nil and rawget(self, field) == nil then
+          M.caller_error(("%s.init() was not called (call %s.super.init(self) in your init)")
+                         :format(rawget(cls, "__name"), M.typename(self)))
+        end
         return method(self, ...)
       end
     end

@@ -429,9 +429,10 @@ return function(M)
   -- Lua-side methods called on something that is not an instance
   -- (Barrier.wait(5)) raise a bad-argument error, not an index error inside
   local guard = class.guard
-  guard(Condition, {"acquire", "release", "wait_for"})
-  guard(Barrier, {"wait", "reset", "abort"})
-  guard(Timer, {"cancel", "run"})
+  -- (and in a subclass whose init skipped theirs, say so)
+  guard(Condition, {"acquire", "release", "wait_for"}, "_lock")
+  guard(Barrier, {"wait", "reset", "abort"}, "_cond")
+  guard(Timer, {"cancel", "run"}, "finished")
 
   -- the native methods' names in bad-argument errors: 'acquire', not
   -- 'sem_acquire' (see class.name_methods)
