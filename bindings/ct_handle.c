@@ -2,6 +2,7 @@
 ** Native handles shared by the bindings (see ct_handle.h).
 */
 #include <stdlib.h>
+#include <string.h>
 
 #include "ct_handle.h"
 #include "lauxlib.h"
@@ -12,6 +13,26 @@ void *ct_newhandle (lua_State *L, size_t size, const ct_kind *kind) {
   void *p = lua_newuserdatauv(L, size, 0);
   *(const ct_kind **)p = kind;
   return p;
+}
+
+/* Is the table at idx an instance of a class named 'name' (or of one of
+   its subclasses)? A kind "multiprocessing.Queue" names the class Queue. */
+static int instance_of (lua_State *L, int idx, const char *name) {
+  const char *dot = strrchr(name, '.');
+  int depth, found = 0;
+  if (dot != NULL) name = dot + 1;
+  if (!lua_getmetatable(L, idx)) return 0;
+  for (depth = 0; depth < 100 && !found && lua_istable(L, -1); depth++) {
+    lua_pushliteral(L, "__name");
+    lua_rawget(L, -2);
+    found = lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), name) == 0;
+    lua_pop(L, 1);
+    lua_pushliteral(L, "super");
+    lua_rawget(L, -2);
+    lua_remove(L, -2);
+  }
+  lua_pop(L, 1);
+  return found;
 }
 
 void *ct_checkhandle (lua_State *L, int idx, const ct_kind *kind) {
@@ -29,8 +50,27 @@ void *ct_checkhandle (lua_State *L, int idx, const ct_kind *kind) {
     lua_pop(L, 1);
   }
   if (p == NULL || *(const ct_kind **)p != kind)
-    luaL_typeerror(L, idx, kind->name);
+    ct_handle_error(L, idx, kind->name);
   return p;
+}
+
+int ct_handle_error (lua_State *L, int idx, const char *name) {
+  idx = lua_absindex(L, idx);
+  if (lua_istable(L, idx) && lua_rawgetp(L, idx, CT_HANDLE_KEY) == LUA_TNIL &&
+      instance_of(L, idx, name)) {
+    /* a subclass whose init did not call its parent's: say so (as
+       Thread:start does), rather than "Queue expected, got MyQueue" */
+    const char *dot = strrchr(name, '.');
+    const char *sub = "?";
+    if (lua_getmetatable(L, idx)) {
+      lua_pushliteral(L, "__name");
+      lua_rawget(L, -2);
+      if (lua_type(L, -1) == LUA_TSTRING) sub = lua_tostring(L, -1);
+    }
+    return luaL_error(L, "%s.init() was not called (call %s.super.init(self) in your init)",
+                      dot != NULL ? dot + 1 : name, sub);
+  }
+  return luaL_typeerror(L, idx, name);
 }
 
 int ct_optboolean (lua_State *L, int arg, int def) {

@@ -23,6 +23,10 @@ void *ct_newhandle (lua_State *L, size_t size, const ct_kind *kind);
 
 /* the handle of the instance or handle at 'idx', or a typed arg error */
 void *ct_checkhandle (lua_State *L, int idx, const ct_kind *kind);
+/* raises the error of a handle argument that is not a 'name': a type
+   error, or, for an instance of a subclass of the class 'name' whose init
+   did not call the parent's, one that says so */
+int ct_handle_error (lua_State *L, int idx, const char *name);
 
 /* optional boolean argument; anything but a boolean or nil is an error */
 int ct_optboolean (lua_State *L, int arg, int def);

@@ -64,7 +64,7 @@ static ct_queue *check_queue (lua_State *L) {
   else lua_pushvalue(L, 1);
   if (lua_type(L, -1) == LUA_TUSERDATA && lua_rawlen(L, -1) == sizeof(ct_queue))
     q = (ct_queue *)lua_touserdata(L, -1);
-  if (q == NULL || q->kind != &queue_kind) luaL_typeerror(L, 1, "Queue");
+  if (q == NULL || q->kind != &queue_kind) ct_handle_error(L, 1, "Queue");
   return q;
 }
 
@@ -338,6 +338,20 @@ static int heap_pop (lua_State *L) {
 
 /* ---- adding and taking (locked, with room / with an item) ---------------- */
 
+/* Raises the error of a PriorityQueue comparison (unlocked). Lua's own
+   "attempt to compare ..." has no position when a C function compares:
+   it is given the script's line that called put or get; an error of a
+   __lt keeps its own. */
+static void raise_compare_error (lua_State *L) {
+  const char *msg = lua_tostring(L, -1);
+  if (lua_type(L, -1) == LUA_TSTRING && strncmp(msg, "attempt to compare", 18) == 0) {
+    luaL_where(L, 1);
+    lua_insert(L, -2);
+    lua_concat(L, 2);
+  }
+  lua_error(L);
+}
+
 /* Stores the value at stack index 'item'. Raises (unlocking) only for a
    PriorityQueue comparison error. */
 static void store (lua_State *L, ct_queue *q, int h, int item) {
@@ -354,7 +368,7 @@ static void store (lua_State *L, ct_queue *q, int h, int item) {
     lua_pushinteger(L, q->next_seq);
     if (lua_pcall(L, 5, 0, 0) != LUA_OK) {
       queue_unlock(q);
-      lua_error(L);
+      raise_compare_error(L);
     }
     q->next_seq++;
   }
@@ -381,7 +395,7 @@ static void take (lua_State *L, ct_queue *q, int h) {
     if (lua_pcall(L, 3, 1, 0) != LUA_OK) {
       ct_waitlist_wake_one(&q->getters);  /* the item is still there */
       queue_unlock(q);
-      lua_error(L);
+      raise_compare_error(L);
     }
   }
 }

@@ -227,4 +227,37 @@ describe("classes", function()
     assert.has_error(function() g(1) end, "bad argument #1 to 'G' (no arguments expected, got 1)")
     assert.same({}, g{})
   end)
+  -- were "bad argument #1 to 'put' (Queue expected, got NoInitQueue)", or an
+  -- index error inside the library ("attempt to index a nil value (local
+  -- 'lock')"): now said as Thread:start says it
+  it("a subclass whose init skipped its parent's: the error says so", function()
+    local here = "^spec/class_spec%.lua:%d+: "
+    local cases = {
+      {queue.Queue, "Queue", function(o) o:put(1) end},
+      {queue.PriorityQueue, "Queue", function(o) o:get(false) end},
+      {threading.Lock, "Lock", function(o) o:acquire() end},
+      -- (positioned at hold's line in threading.lua, which calls acquire)
+      {threading.Lock, "Lock", function(o) local _ <close> = o:hold() end, "^cthreads/threading%.lua:%d+: "},
+      {threading.RLock, "RLock", function(o) o:release() end},
+      {threading.Event, "Event", function(o) o:set() end},
+      {threading.BoundedSemaphore, "Semaphore", function(o) o:release() end},
+      {threading.Condition, "Condition", function(o) o:acquire() end},
+      {threading.Condition, "Condition", function(o) o:with(print) end},
+      {threading.Condition, "Condition", function(o) o:notify() end},
+      {threading.Barrier, "Barrier", function(o) o:wait(0) end},
+      {threading.Timer, "Timer", function(o) o:cancel() end},
+    }
+    for _, case in ipairs(cases) do
+      local Sub = case[1]:extend("NoInit")
+      function Sub:init() end
+      local ok, err = pcall(function() case[3](Sub()) end)
+      assert.is_false(ok)
+      assert.matches((case[4] or here) .. case[2] .. "%.init%(%) was not called "
+                     .. "%(call NoInit%.super%.init%(self%) in your init%)$", err)
+    end
+    -- an instance of another class is still the wrong type
+    local ok, err = pcall(function() queue.Queue.put(threading.Thread(), 1) end)
+    assert.is_false(ok)
+    assert.matches("Queue expected, got Thread", err, 1, true)
+  end)
 end)

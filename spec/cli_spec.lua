@@ -684,6 +684,33 @@ describe("command line: --trace", function()
     assert.is_table(kinds["caf\u{e9} \u{fffd}\u{fffd}\u{fffd}"])
   end)
 
+  -- a thread that attached while a collection had stopped the world was
+  -- shown waiting for a GIL that --no-gil does not have
+  it("shows no GIL waits with the GIL off, collections under way included", function()
+    if not nogil_supported() then return end
+    local file = dir .. "/trace-nogil.json"
+    local _, err, status = run{"--no-gil", "--trace=" .. file, "-e", [[
+      local stop = false
+      local ts = {}
+      for i = 1, 3 do  -- each attaches again and again
+        ts[i] = threading.Thread(function() while not stop do time.sleep(0) end end)
+        ts[i]:start()
+      end
+      for _ = 1, 100 do  -- and each collection stops the world
+        local t = {}
+        for j = 1, 2000 do t[j] = {j} end
+        collectgarbage()
+      end
+      stop = true
+      for i = 1, 3 do ts[i]:join() end]]}
+    assert.equal(0, status, err)
+    local kinds = events_by_thread(json.decode(assert(slurp(file))))
+    for name, k in pairs(kinds) do
+      assert.is_nil(k["waiting for GIL"], name .. " waited for the GIL")
+    end
+    assert.is_true((kinds.MainThread.GC or 0) > 0)
+  end)
+
   it("accepts --trace FILE, writes it at os.exit too", function()
     local file = dir .. "/trace2.json"
     local _, err, status = run{"--trace", file, "-e", "os.exit(0)"}

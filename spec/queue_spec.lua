@@ -527,6 +527,22 @@ describe("queue.PriorityQueue", function()
     assert.equal(1, q:get())
   end)
 
+  -- had no position at all ("attempt to compare string with number")
+  it("a comparison error is positioned at the script's line that put", function()
+    local q = queue.PriorityQueue()
+    q:put(1)
+    local ok, err = pcall(function() q:put("x") end)
+    assert.is_false(ok)
+    assert.matches("^spec/queue_spec%.lua:%d+: attempt to compare string with number$", err)
+    -- a __lt's own error keeps its own position, once
+    q = queue.PriorityQueue()
+    local mt = {__lt = function() error("no order") end}
+    q:put(setmetatable({}, mt))
+    ok, err = pcall(function() q:put(setmetatable({}, mt)) end)
+    assert.is_false(ok)
+    assert.matches("^spec/queue_spec%.lua:%d+: no order$", err)
+  end)
+
   it("an __lt that uses the same queue gets an error, not a deadlock", function()
     local q = queue.PriorityQueue()
     local mt = {__lt = function(a, b) q:qsize(); return a.v < b.v end}

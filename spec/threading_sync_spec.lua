@@ -259,6 +259,22 @@ describe("threading.Condition", function()
     end
   end)
 
+  -- was positioned at threading_sync.lua, the line that released the lock
+  it("release of a lock not held is an error at the caller's line", function()
+    local here = "^spec/threading_sync_spec%.lua:%d+: "
+    local cases = {{threading.RLock(), "cannot release un%-acquired lock$"},
+                   {threading.Lock(), "release unlocked lock$"}}
+    for _, case in ipairs(cases) do
+      local c = threading.Condition(case[1])
+      local ok, err = pcall(function() c:release() end)
+      assert.is_false(ok)
+      assert.matches(here .. case[2], err)
+      ok, err = pcall(function() c:with(function() c:release() end) end)
+      assert.is_false(ok)
+      assert.matches(here .. case[2], err)
+    end
+  end)
+
   it("can be subclassed", function()
     local Cond = threading.Condition:extend("MyCondition")
     function Cond:init() Cond.super.init(self, threading.Lock()); self.tag = "mine" end

@@ -288,12 +288,14 @@ end
 -- the script's): f's results, or its error raised again. A bad-argument
 -- error is the script's, so it is positioned at the script's line rather
 -- than at the library's line that made the call (Lua positions it at the
--- native function's caller).
+-- native function's caller). So is any other error that the native
+-- function raised at the library's line (Condition:release's "cannot
+-- release un-acquired lock").
 local function forwarded(ok, ...)
   if ok then return ... end
   local e = ...
   if type(e) == "string" then
-    local msg = e:match("^cthreads/[%w_]+%.lua:%d+: (bad argument #.*)$")
+    local msg = e:match("^cthreads/[%w_]+%.lua:%d+: (.*)$")
     if msg then error(msg, outside_level(2)) end
   end
   error(e, 0)
@@ -352,13 +354,20 @@ end
 -- Lua-side methods called on something that is not an instance
 -- (Barrier.wait(5), p.start() for p:start()) raise a bad-argument error,
 -- not an index error deep inside: each named method of cls is wrapped
-function M.guard(cls, names)
+-- With 'field', a field that cls's init sets, an instance of a subclass
+-- whose init did not call cls.init raises that (as Thread:start does),
+-- not an index error inside.
+function M.guard(cls, names, field)
   for _, name in ipairs(names) do
     local method = cls[name]
     -- native methods check their arguments themselves (and stay unwrapped)
     if type(method) == "function" and getinfo(method, "S").what ~= "C" then
       cls[name] = function(self, ...)
         M.checkself(self, cls, name)
+        if field ~= nil and rawget(self, field) == nil then
+          M.caller_error(("%s.init() was not called (call %s.super.init(self) in your init)")
+                         :format(rawget(cls, "__name"), M.typename(self)))
+        end
         return method(self, ...)
       end
     end

@@ -85,7 +85,9 @@ return function(M)
     if select("#", ...) == 0 then return lock:acquire() end
     return forward(lock_acquire, lock, ...)
   end
-  function Condition:release() return self._lock:release() end
+  -- (its error, releasing a lock not held, is the script's too)
+  local function lock_release(lock) return lock:release() end
+  function Condition:release() return forward(lock_release, self._lock) end
   Condition.hold = hold
   Condition.with = with
   Condition.wait = native.cond_wait
@@ -427,9 +429,10 @@ return function(M)
   -- Lua-side methods called on something that is not an instance
   -- (Barrier.wait(5)) raise a bad-argument error, not an index error inside
   local guard = class.guard
-  guard(Condition, {"acquire", "release", "wait_for"})
-  guard(Barrier, {"wait", "reset", "abort"})
-  guard(Timer, {"cancel", "run"})
+  -- (and in a subclass whose init skipped theirs, say so)
+  guard(Condition, {"acquire", "release", "wait_for"}, "_lock")
+  guard(Barrier, {"wait", "reset", "abort"}, "_cond")
+  guard(Timer, {"cancel", "run"}, "finished")
 
   -- the native methods' names in bad-argument errors: 'acquire', not
   -- 'sem_acquire' (see class.name_methods)

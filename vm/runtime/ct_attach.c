@@ -29,8 +29,12 @@ void ct_attach (ct_tstate *ts, int waited) {
     __atomic_store_n(&ts->state, CT_ATTACHED, __ATOMIC_SEQ_CST);
     if (ct_stw_requested()) ct_stw_park(ts);
   }
-  if (ct_rt.tracing)
-    ct_trace_attach(ts, asked, ct_rt.gil_on ? ts->t_taken : ct_now());
+  if (ct_rt.tracing) {
+    /* with the GIL off there is no GIL to wait for: a stop-the-world
+       waited out above counts as still blocked */
+    double got = ct_rt.gil_on ? ts->t_taken : ct_now();
+    ct_trace_attach(ts, ct_rt.gil_on ? asked : got, got);
+  }
 }
 
 int ct_gil_enabled (void) {
