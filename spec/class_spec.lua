@@ -230,31 +230,46 @@ describe("classes", function()
   -- were "bad argument #1 to 'put' (Queue expected, got NoInitQueue)", or an
   -- index error inside the library ("attempt to index a nil value (local
   -- 'lock')"): now said as Thread:start says it
-  it("a subclass whose init skipped its parent's: the error says so", function()
+  it("a subclass whose init skipped its parent's: constructing one says so", function()
     local here = "^spec/class_spec%.lua:%d+: "
-    local cases = {
-      {queue.Queue, "Queue", function(o) o:put(1) end},
-      {queue.PriorityQueue, "Queue", function(o) o:get(false) end},
-      {threading.Lock, "Lock", function(o) o:acquire() end},
-      -- (positioned at hold's line in threading.lua, which calls acquire)
-      {threading.Lock, "Lock", function(o) local _ <close> = o:hold() end, "^cthreads/threading%.lua:%d+: "},
-      {threading.RLock, "RLock", function(o) o:release() end},
-      {threading.Event, "Event", function(o) o:set() end},
-      {threading.BoundedSemaphore, "Semaphore", function(o) o:release() end},
-      {threading.Condition, "Condition", function(o) o:acquire() end},
-      {threading.Condition, "Condition", function(o) o:with(print) end},
-      {threading.Condition, "Condition", function(o) o:notify() end},
-      {threading.Barrier, "Barrier", function(o) o:wait(0) end},
-      {threading.Timer, "Timer", function(o) o:cancel() end},
+    local mp, aio = multiprocessing, asyncio
+    local classes = {
+      queue.Queue, queue.LifoQueue, queue.PriorityQueue, queue.SimpleQueue,
+      threading.Thread, threading.Lock, threading.RLock, threading.Condition,
+      threading.Semaphore, threading.BoundedSemaphore, threading.Event,
+      threading.Timer, threading.Barrier,
+      mp.Process, mp.Lock, mp.RLock, mp.Semaphore, mp.BoundedSemaphore, mp.Event,
+      mp.Condition, mp.Barrier, mp.Value, mp.Array, mp.Queue, mp.JoinableQueue,
+      mp.SimpleQueue, mp.Pool, mp.pool.ThreadPool, mp.dummy.Process,
+      aio.Event, aio.Lock, aio.Semaphore, aio.BoundedSemaphore, aio.Condition,
+      aio.Queue, aio.LifoQueue, aio.PriorityQueue,
     }
-    for _, case in ipairs(cases) do
-      local Sub = case[1]:extend("NoInit")
+    for _, cls in ipairs(classes) do
+      local Sub = cls:extend("NoInit")
       function Sub:init() end
-      local ok, err = pcall(function() case[3](Sub()) end)
+      local ok, err = pcall(function() local o = Sub(); return o end)
       assert.is_false(ok)
-      assert.matches((case[4] or here) .. case[2] .. "%.init%(%) was not called "
-                     .. "%(call NoInit%.super%.init%(self%) in your init%)$", err)
+      assert.matches(here .. rawget(cls, "__name"):gsub("%p", "%%%0")
+                     .. "%.init%(%) was not called %(call NoInit%.super%.init%(self%) in your init%)$", err)
+      -- below a subclass that does call it, the same
+      local Good = cls:extend("Good")
+      function Good:init(...) Good.super.init(self, ...) end
+      local Bad = Good:extend("NoInit")
+      function Bad:init() end
+      ok, err = pcall(function() local o = Bad(); return o end)
+      assert.is_false(ok)
+      assert.matches("was not called (call NoInit.super.init(self) in your init)", err, 1, true)
     end
+    -- a subclass that calls it constructs, and leaves no mark in the object
+    local Q = queue.Queue:extend("Q")
+    function Q:init(n) Q.super.init(self, n); self.extra = true end
+    local q = Q(3)
+    assert.equals(3, q.maxsize)
+    q:put(1)
+    assert.equals(1, q:get())
+    local keys = {}
+    for k in pairs(q) do if type(k) == "table" then keys[#keys + 1] = k end end
+    assert.same({}, keys)
     -- an instance of another class is still the wrong type
     local ok, err = pcall(function() queue.Queue.put(threading.Thread(), 1) end)
     assert.is_false(ok)

@@ -585,5 +585,10 @@ guard(Condition, {"acquire", "release", "locked", "hold", "with", "wait", "wait_
                   "notify", "notify_all"})
 guard(Queue, {"qsize", "empty", "full", "put_nowait", "put", "get_nowait", "get",
               "task_done", "join", "shutdown"})
+-- a subclass whose init skips its parent's is refused when constructed
+for _, cls in ipairs{Event, Lock, Semaphore, BoundedSemaphore, Condition, Queue, LifoQueue,
+                     PriorityQueue} do
+  class.require_init(cls)
+end
 
 end

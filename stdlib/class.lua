@@ -30,9 +30,26 @@ local function class_tostring(cls)
   return ("<class '%s'>"):format(rawget(cls, "__name") or "?")
 end
 
+-- per class below a library class whose init must run (M.require_init):
+-- the nearest such class above it (weak: a class is collected like any table)
+local init_base = setmetatable({}, {__mode = "k"})
+local required = setmetatable({}, {__mode = "k"})  -- those classes
+-- the field that a required init leaves in an instance of a subclass, for
+-- construct to check and take away (this table: no other value is it)
+local INIT_RAN = init_base
+
 local function construct(cls, ...)
   local obj = setmetatable({}, cls)
   obj:init(...)
+  local base = init_base[cls]
+  if base ~= nil and not required[cls] then  -- (the library's own init is trusted)
+    if rawget(obj, INIT_RAN) == nil then
+      local name = rawget(cls, "__name")
+      M.caller_error(("%s.init() was not called (call %s.super.init(self) in your init)")
+                     :format(rawget(base, "__name"), name))
+    end
+    rawset(obj, INIT_RAN, nil)
+  end
   return obj
 end
 
@@ -83,6 +100,7 @@ end
 local function make_class(cls, parent, meta)
   own[cls] = {}
   subclasses[cls] = setmetatable({}, weak_keys)
+  if parent ~= nil then init_base[cls] = required[parent] and parent or init_base[parent] end
   if parent ~= nil then
     local subs = subclasses[parent]
     if subs == nil then  -- extend called on a table that is not a class
@@ -280,6 +298,29 @@ end
 -- library, through metamethods and constructors
 function M.caller_error(msg)
   error(msg, outside_level(2))
+end
+
+-- require_init(cls): the classes below library class cls have to call its
+-- init (through Sub.super.init(self)), as Python's Thread subclasses have
+-- to call Thread.__init__: constructing one whose init did not raises
+-- "Queue.init() was not called ..." at the script's line, rather than an
+-- unclear error at its first method call. cls.init is wrapped to leave a
+-- mark in a subclass's instance; construct checks it and takes it away.
+function M.require_init(cls)
+  local init = cls.init
+  rawset(cls, "init", function(self, ...)
+    if getmetatable(self) ~= cls then rawset(self, INIT_RAN, true) end
+    return init(self, ...)
+  end)
+  required[cls] = true
+  -- the subclasses made already (a class made later asks its parent)
+  local function refresh(c)
+    for sub in pairs(subclasses[c]) do
+      init_base[sub] = required[c] and c or init_base[c]
+      refresh(sub)
+    end
+  end
+  refresh(cls)
 end
 
 -- forward(f, ...): f(...) for a method that hands its arguments on to

@@ -55,6 +55,7 @@ class.getters(DummyProcess, setmetatable({
   setmetatable({}, {__index = rawget(Thread, "__setters")}))
 
 class.guard(DummyProcess, {"start"})
+class.require_init(DummyProcess)  -- (a subclass has to call its init)
 M.Process, M.DummyProcess = DummyProcess, DummyProcess
 
 M.current_process = current_thread

@@ -1115,6 +1115,8 @@ end
 class.guard(Manager, {"start", "shutdown", "dict", "list", "Namespace", "Value", "Array",
                       "Queue", "JoinableQueue", "Lock", "RLock", "Event", "Semaphore",
                       "BoundedSemaphore", "Condition", "Barrier"})
+-- a subclass whose init skips Manager's is refused when constructed
+class.require_init(Manager)
 mp.managers = M
 
 return M

@@ -823,6 +823,8 @@ class.guard(AsyncResult, {"ready", "wait", "successful", "get"})
 class.guard(IMapIterator, {"next", "items"})
 class.guard(Pool, {"apply", "apply_async", "map", "map_async", "starmap", "starmap_async",
                    "imap", "imap_unordered", "close", "terminate", "join"})
+-- a subclass whose init skips Pool.init is refused when constructed
+class.require_init(Pool)
 
 -- Python's module multiprocessing.pool (ThreadPool is added by
 -- mp_threadpool.lua); ApplyResult is AsyncResult's own name there

@@ -124,6 +124,7 @@ end
 -- Lua-side methods called with '.' instead of ':' raise a bad-argument
 -- error naming the method (the others are Pool's, and say Pool, as Python's)
 class.guard(ThreadPool, {"terminate"})
+class.require_init(ThreadPool)  -- (a subclass has to call its init)
 
 mp.pool.ThreadPool = ThreadPool
 

@@ -991,6 +991,11 @@ guard(Connection, {"fileno"})
 guard(Barrier, {"wait", "reset", "abort"})
 guard(Queue, {"put_nowait", "get_nowait", "shutdown"})
 guard(SimpleQueue, {"put_nowait", "get_nowait"})
+-- a subclass whose init skips its parent's is refused when constructed
+for _, cls in ipairs{Process, Lock, RLock, Semaphore, BoundedSemaphore, Event, Condition,
+                     Barrier, Value, Array, Queue, JoinableQueue, SimpleQueue} do
+  class.require_init(cls)
+end
 
 -- the native methods' names in bad-argument errors: 'get', not 'queue_get'
 local function method_names(cls, names) class.name_methods("mp", cls, names) end

@@ -96,6 +96,10 @@ M.SimpleQueue = SimpleQueue
 -- Queue.shutdown(5) (or q.shutdown()) raises a bad-argument error at the
 -- script's line, as the native methods do, not one inside this file
 class.guard(Queue, {"shutdown"})
+-- a subclass whose init skips Queue.init is refused when constructed
+for _, cls in ipairs{Queue, LifoQueue, PriorityQueue, SimpleQueue} do
+  class.require_init(cls)
+end
 
 -- for tests: how many threads are blocked in get, put and join
 M._waiting = native.waiting

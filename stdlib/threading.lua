@@ -418,4 +418,12 @@ M._active = active
 require("cthreads.threading_sync")(M)
 main_done = M.Event()
 
+-- a subclass whose init skips these classes' init is refused when it is
+-- constructed (not Local's: it runs a subclass's init per thread, and its
+-- own is empty)
+for _, cls in ipairs{M.Thread, M.Lock, M.RLock, M.Condition, M.Semaphore,
+                     M.BoundedSemaphore, M.Event, M.Timer, M.Barrier} do
+  class.require_init(cls)
+end
+
 return M
