@@ -9,7 +9,8 @@
 ** is blocked around a write, so a vanished reader is an error, not death.
 ** A connection can itself be sent to a process that inherited its file
 ** descriptor: the receiver checks that the descriptor is the same socket
-** and gets its own duplicate.
+** and gets its own duplicate (the numbers of the process that made the
+** connection travel too, so that a received one can be sent back).
 */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -35,6 +36,7 @@
 typedef struct conn {
   const ct_kind *kind;
   int rfd, wfd;         /* -1 when absent or closed; the same fd for a socket */
+  int orig_rfd, orig_wfd;  /* their numbers in the process that made them */
   int is_socket;
   int readable, writable;
   size_t maxmsg;        /* 0: any size; else bigger frames are refused */
@@ -61,8 +63,8 @@ static int conn_gc (lua_State *L) {
 static conn *push_conn (lua_State *L, int rfd, int wfd, int is_socket) {
   conn *c = (conn *)ct_newhandle(L, sizeof(conn), &conn_kind);
   memset((char *)c + sizeof(c->kind), 0, sizeof(*c) - sizeof(c->kind));
-  c->rfd = rfd;
-  c->wfd = wfd;
+  c->rfd = c->orig_rfd = rfd;
+  c->wfd = c->orig_wfd = wfd;
   c->is_socket = is_socket;
   c->readable = rfd >= 0;
   c->writable = wfd >= 0;
@@ -447,7 +449,7 @@ static int conn_set_maxmsg (lua_State *L) {
 /* ---- sending a connection ---------------------------------------------------- */
 
 typedef struct conn_wire {
-  int32_t rfd, wfd, is_socket, pad;
+  int32_t rfd, wfd, orig_rfd, orig_wfd, is_socket, pad;
   uint64_t rdev, rino, wdev, wino;
 } conn_wire;
 
@@ -475,6 +477,8 @@ static int conn_encode (lua_State *L, void *h, ct_buf *b, char *err, size_t errs
   }
   w.rfd = c->rfd;
   w.wfd = c->wfd;
+  w.orig_rfd = c->orig_rfd;
+  w.orig_wfd = c->orig_wfd;
   w.is_socket = c->is_socket;
   if (!ct_buf_reserve(b, sizeof w)) {
     snprintf(err, errsize, "not enough memory");
@@ -493,6 +497,15 @@ static int dup_same (int fd, uint64_t dev, uint64_t ino) {
   return fcntl(fd, F_DUPFD_CLOEXEC, 0);
 }
 
+/* the same, trying the number the descriptor had where it was made when
+   this one is not it: a connection received (so duplicated under another
+   number) and sent back to the process that made it, or to a sibling */
+static int dup_inherited (int fd, int orig, uint64_t dev, uint64_t ino) {
+  int r = dup_same(fd, dev, ino);
+  if (r == -2 && orig >= 0 && orig != fd) r = dup_same(orig, dev, ino);
+  return r;
+}
+
 static int conn_decode (lua_State *L, const char *p, size_t n, char *err, size_t errsize) {
   conn_wire w;
   int rfd, wfd;
@@ -501,15 +514,20 @@ static int conn_decode (lua_State *L, const char *p, size_t n, char *err, size_t
     return 0;
   }
   memcpy(&w, p, sizeof w);
-  rfd = dup_same(w.rfd, w.rdev, w.rino);
-  wfd = w.is_socket && w.wfd == w.rfd ? rfd : dup_same(w.wfd, w.wdev, w.wino);
+  rfd = dup_inherited(w.rfd, w.orig_rfd, w.rdev, w.rino);
+  wfd = w.is_socket && w.wfd == w.rfd ? rfd
+                                      : dup_inherited(w.wfd, w.orig_wfd, w.wdev, w.wino);
   if (rfd < -1 || wfd < -1 || (rfd < 0 && wfd < 0)) {
     if (rfd >= 0) close(rfd);
     if (wfd >= 0 && wfd != rfd) close(wfd);
     snprintf(err, errsize, "received a Connection that this process did not inherit");
     return 0;
   }
-  push_conn(L, rfd, wfd, w.is_socket);
+  {
+    conn *c = push_conn(L, rfd, wfd, w.is_socket);
+    c->orig_rfd = w.orig_rfd;
+    c->orig_wfd = w.orig_wfd;
+  }
   return 1;
 }
 

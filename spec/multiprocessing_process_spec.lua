@@ -201,6 +201,24 @@ describe("multiprocessing.Process", function()
     assert.has_error(function() closed:start() end, "process object is closed")
   end)
 
+  it("after close, its methods and pid and exitcode raise, as Python's", function()
+    local p = mp.Process(function() end)
+    p:start()
+    p:join()
+    local pid = p.pid
+    p:close()
+    for _, f in ipairs{
+      function() return p:is_alive() end, function() return p:join() end,
+      function() return p:terminate() end, function() return p:kill() end,
+      function() return p.pid end, function() return p.ident end,
+      function() return p.exitcode end,
+    } do
+      assert.has_error(f, "process object is closed")
+    end
+    assert.matches("pid=" .. pid .. " .* closed>$", tostring(p))
+    assert.equal("Process-" .. p.name:match("%d+$"), p.name)  -- still readable
+  end)
+
   it("can be subclassed with run", function()
     local Worker = mp.Process:extend("Worker")
     function Worker:init(q, id)
@@ -367,6 +385,50 @@ describe("multiprocessing.Process", function()
       time.sleep(0.02)
     end
     for _, pid in ipairs(pids) do assert.is_false(children.exists(pid)) end
+  end)
+
+  it("pool workers leave even when their program died before they first ran", function()
+    -- a worker's first os.getppid() is delayed until its parent is dead:
+    -- it once took that (init's pid) as its parent's and never left
+    local path = proc.script([[
+      local getppid, first = os.getppid, true
+      os.getppid = function()
+        if first then first = false time.sleep(0.5) end
+        return getppid()
+      end
+      local pool = multiprocessing.Pool(2)
+      local f = assert(io.open(arg[1], "w"))
+      for _, p in pairs(pool._workers) do f:write(p.pid, "\n") end
+      f:close()
+      os.execute("kill -9 " .. os.getpid())
+    ]])
+    local pidfile = os.tmpname()
+    -- through sh, so that a worker left behind holds no pipe of ours
+    proc.run{bin = "sh", "-c", proc.quote(proc.bin) .. " " .. proc.quote(path) .. " "
+             .. proc.quote(pidfile) .. " >/dev/null 2>&1"}
+    os.remove(path)
+    local f = assert(io.open(pidfile))
+    local pids = {}
+    for pid in f:read("a"):gmatch("%d+") do pids[#pids + 1] = tonumber(pid) end
+    f:close()
+    os.remove(pidfile)
+    assert.equal(2, #pids)
+    for _ = 1, 500 do
+      local alive = 0
+      for _, pid in ipairs(pids) do
+        if children.exists(pid) then alive = alive + 1 end
+      end
+      if alive == 0 then break end
+      time.sleep(0.02)
+    end
+    local left = {}
+    for _, pid in ipairs(pids) do
+      if children.exists(pid) then
+        left[#left + 1] = pid
+        os.execute("kill -9 " .. pid)  -- not left running after a failure
+      end
+    end
+    assert.same({}, left)
   end)
 
   it("leaves no process behind when the main chunk fails", function()

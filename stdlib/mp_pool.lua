@@ -101,7 +101,9 @@ local function run_initializer(resultq, slots, index, initializer, initargs)
 end
 
 local function worker(taskq, resultq, slots, index, initializer, initargs, maxtasks)
-  local parent_pid = os.getppid()
+  -- the pid the parent had before the fork: os.getppid() here would be
+  -- init's already if the parent died before this worker ran
+  local parent_pid = mp.parent_process().pid
   -- The worker inherited its parent's whole heap: with generational
   -- collection it is marked once, not at every cycle of the worker's churn.
   collectgarbage("generational")

@@ -217,7 +217,13 @@ function Process:start()
   children[self] = start_seq
 end
 
+-- after close() the process's methods and pid/exitcode raise, as Python's
+local function check_open(self)
+  if rawget(self, "_closed") then class.caller_error("process object is closed") end
+end
+
 local function own_handle(self, what)
+  check_open(self)
   if self._parent_pid ~= getpid() then
     error("can only " .. what .. " a child process", 3)
   end
@@ -228,6 +234,7 @@ end
 
 function Process:join(timeout)
   class.checktimeout(timeout, 1, "join")
+  check_open(self)
   if self == current then error("cannot join current process", 2) end
   local h = own_handle(self, "join")
   local done = native.join(h, timeout)
@@ -236,6 +243,7 @@ function Process:join(timeout)
 end
 
 function Process:is_alive()
+  check_open(self)
   if self == current then return true end
   if not self._started then return false end
   if self._parent_pid ~= getpid() then error("can only test a child process", 2) end
@@ -274,12 +282,17 @@ end
 -- the pid here) and 'exitcode' are read-only, as in Python; the pid lives
 -- in '_pid'.
 local function process_pid(self) return self._pid end
+local function open_process_pid(self)
+  check_open(self)
+  return self._pid
+end
 class.getters(Process, {
   daemon = function(self) return self._daemon end,
-  pid = process_pid,
-  ident = process_pid,
-  sentinel = process_pid,
+  pid = open_process_pid,
+  ident = open_process_pid,
+  sentinel = open_process_pid,
   exitcode = function(self)
+    check_open(self)
     local h = rawget(self, HANDLE)
     if h == nil then return nil end
     if self._parent_pid ~= getpid() then return nil end
@@ -294,6 +307,7 @@ class.getters(Process, {
 function Process:__tostring()
   local status
   if self == current then status = "started"
+  elseif rawget(self, "_closed") then status = "closed"
   elseif not self._started then status = "initial"
   else
     local code = self.exitcode
@@ -301,7 +315,7 @@ function Process:__tostring()
     else status = "stopped exitcode=" .. tostring(code) end
   end
   local s = ("<%s name='%s'"):format(getmetatable(self).__name, tostring(self.name))
-  if self.pid then s = s .. " pid=" .. self.pid end
+  if self._pid then s = s .. " pid=" .. self._pid end
   if self._parent_pid then s = s .. " parent=" .. self._parent_pid end
   s = s .. " " .. status
   if self.daemon then s = s .. " daemon" end

@@ -950,6 +950,7 @@ section("multiprocessing", function()
     Process = {
       make = function() return mp.Process{target = fn} end,
       dispose = function(p)
+        if rawget(p, "_closed") then return end  -- ended (close requires it); methods raise
         if p._started and p:is_alive() then p:kill() end
         if p._started then p:join() end
       end,

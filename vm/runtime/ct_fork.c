@@ -95,10 +95,13 @@ long ct_fork (void) {
   pthread_mutex_lock(&hooks_lock);
   n = nhooks;
   pthread_mutex_unlock(&hooks_lock);
-  for (i = n - 1; i >= 0; i--)  /* prepare hooks in reverse, as pthread_atfork */
-    if (hooks[i].prepare) hooks[i].prepare();
   if (!ct_rt.gil_on)  /* GIL off: park every other thread */
     while (!ct_stw_begin(me)) { }
+  /* the hooks take native locks that attached threads also take: taken
+     before the world is stopped, a thread blocked on one (another fork,
+     a new shared object, a require) could never park */
+  for (i = n - 1; i >= 0; i--)  /* prepare hooks in reverse, as pthread_atfork */
+    if (hooks[i].prepare) hooks[i].prepare();
   pthread_mutex_lock(&ct_rt.list_lock);  /* no thread state half made */
   pid = fork();
   if (pid == 0) {
@@ -116,9 +119,9 @@ long ct_fork (void) {
   else {
     int saved = errno;
     pthread_mutex_unlock(&ct_rt.list_lock);
-    if (!ct_rt.gil_on) ct_stw_end(me);
     for (i = 0; i < n; i++)
       if (hooks[i].parent) hooks[i].parent((long)pid);
+    if (!ct_rt.gil_on) ct_stw_end(me);
     errno = saved;
     return (long)pid;
   }

@@ -1,0 +1,47 @@
+-- fork from several threads at once, while others make shared objects:
+-- with the GIL off the forking thread once took the fork hooks' native
+-- locks before stopping the world, and a thread blocked on one of them
+-- (another fork, a new Value) could never park: all hung.
+local proc = require("proc")
+local children = require("children")
+
+describe("multiprocessing fork from threads", function()
+  after_each(function()
+    assert.equal("", children.describe(children.settle(30)))
+  end)
+
+  it("does not deadlock when threads start processes and make Values together", function()
+    local path = proc.script([[
+      local mp = multiprocessing
+      local q = mp.Queue()
+      local ts = {}
+      for k = 1, 4 do
+        ts[k] = threading.Thread{target = function()
+          for _ = 1, 10 do
+            local p = mp.Process{target = function() q:put(k) end}
+            p:start()
+            p:join()
+            assert(p.exitcode == 0)
+          end
+        end}
+        ts[k]:start()
+      end
+      local stop = false
+      local maker = threading.Thread{target = function()
+        while not stop do mp.Value("i", 1) collectgarbage("step") end
+      end}
+      maker:start()
+      for k = 1, 4 do ts[k]:join() end
+      stop = true
+      maker:join()
+      local s = 0
+      for _ = 1, 40 do s = s + q:get(true, 5) end
+      print(s)
+    ]])
+    local out, err, code = proc.run{bin = "timeout", "60", proc.bin, path}
+    os.remove(path)
+    assert.equal("", err)
+    assert.equal(0, code)
+    assert.equal("100\n", out)
+  end)
+end)
