@@ -56,6 +56,9 @@ static void run_thread (void *arg) {
   lua_settop(L1, 0);
   /* from here on 'h' and L1 may be collected once the GIL is dropped */
   unref3(L1, h);
+  /* its state is a dead coroutine now, for any thread to look at (no
+     collection can free it before this thread's next check) */
+  __atomic_store_n((void **)lua_getextraspace(L1), NULL, __ATOMIC_RELEASE);
   ct_tstate_end(ts);
   ct_detach();
   ct_osthread_free_soon();  /* a start() right after the join reuses us */

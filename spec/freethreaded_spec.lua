@@ -2,8 +2,10 @@
 -- a coroutine that another thread is running is left alone by
 -- coroutine.status, resume, wrap and close; debug.setupvalue from another
 -- thread reaches the variable; string buffers grown for the first time in
--- several threads at once. Deterministic: the coroutine waits on an Event
--- inside another thread while this one looks at it.
+-- several threads at once; the debug library leaves alone the stack of a
+-- coroutine (or a thread's state) that another thread runs. Deterministic:
+-- the coroutine waits on an Event inside another thread while this one
+-- looks at it.
 
 local proc = require("proc")
 local Thread = threading.Thread
@@ -164,5 +166,66 @@ describe("short strings made by several threads at once", function()
       count = count + 1
     end
     assert.equal(n, count)
+  end)
+end)
+
+describe("the debug library on a coroutine that another thread runs", function()
+  local BUSY = "cannot use a coroutine that another thread is running"
+
+  -- each call that uses the coroutine's stack fails, and leaves it alone
+  local function refused(co)
+    local calls = {
+      function() return debug.getinfo(co, 0, "Sl") end,
+      function() return debug.getlocal(co, 1, 1) end,
+      function() return debug.setlocal(co, 1, 1, "changed") end,
+      function() return debug.traceback(co) end,
+      function() return debug.traceback(co, "msg", 1) end,
+      function() return debug.sethook(co, function() end, "l") end,
+      function() return debug.gethook(co) end,
+    }
+    for i, f in ipairs(calls) do
+      local ok, err = pcall(f)
+      assert.is_false(ok, "call " .. i .. " was not refused")
+      assert.matches(BUSY, err, 1, true)
+    end
+    -- what does not use its stack still works
+    assert.equal("number", type(debug.getinfo(co, print, "S").linedefined))
+  end
+
+  it("refuses to use a coroutine's stack, which works again once it is suspended", function()
+    local h = held_coroutine(false)
+    refused(h.co)
+    h.go:set()
+    h.thread:join()
+    assert.same({true, 1}, h.results())
+    assert.is_table(debug.getinfo(h.co, 1, "Sl"))
+    assert.matches("stack traceback:", debug.traceback(h.co), 1, true)
+    assert.is_nil(debug.gethook(h.co))
+    assert.same({true, 2}, {coroutine.resume(h.co)})
+  end)
+
+  it("refuses a thread's own state while the thread runs, and not once it has ended", function()
+    local started, go = threading.Event(), threading.Event()
+    local state
+    local t = Thread{target = function()
+      state = coroutine.running()
+      local here = "a local"
+      started:set()
+      go:wait()
+      return here
+    end}
+    t:start()
+    started:wait()
+    refused(state)
+    assert.equal("normal", coroutine.status(state))
+    go:set()
+    t:join()
+    -- ended: a dead coroutine to everyone
+    assert.equal("dead", coroutine.status(state))
+    local ok, err = coroutine.resume(state)
+    assert.is_false(ok)
+    assert.equal("cannot resume dead coroutine", err)
+    assert.equal("stack traceback:", debug.traceback(state))
+    assert.is_nil(debug.getinfo(state, 0))
   end)
 end)
