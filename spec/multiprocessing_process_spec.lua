@@ -364,6 +364,18 @@ describe("multiprocessing.Process", function()
     assert.is_false(children.exists(tonumber(out:match("%d+"))))
   end)
 
+  -- waits (up to 10 s) until none of the processes 'pids' exists
+  local function wait_gone(pids)
+    for _ = 1, 500 do
+      local alive = 0
+      for _, pid in ipairs(pids) do
+        if children.exists(pid) then alive = alive + 1 end
+      end
+      if alive == 0 then return end
+      time.sleep(0.02)
+    end
+  end
+
   it("pool workers and manager servers leave when their program is killed", function()
     local out = proc.lua([[
       local pool = multiprocessing.Pool(2)
@@ -376,14 +388,7 @@ describe("multiprocessing.Process", function()
     local pids = {}
     for pid in out:gmatch("%d+") do pids[#pids + 1] = tonumber(pid) end
     assert.equal(3, #pids)
-    for _ = 1, 500 do
-      local alive = 0
-      for _, pid in ipairs(pids) do
-        if children.exists(pid) then alive = alive + 1 end
-      end
-      if alive == 0 then break end
-      time.sleep(0.02)
-    end
+    wait_gone(pids)
     for _, pid in ipairs(pids) do assert.is_false(children.exists(pid)) end
   end)
 
@@ -413,14 +418,7 @@ describe("multiprocessing.Process", function()
     f:close()
     os.remove(pidfile)
     assert.equal(2, #pids)
-    for _ = 1, 500 do
-      local alive = 0
-      for _, pid in ipairs(pids) do
-        if children.exists(pid) then alive = alive + 1 end
-      end
-      if alive == 0 then break end
-      time.sleep(0.02)
-    end
+    wait_gone(pids)
     local left = {}
     for _, pid in ipairs(pids) do
       if children.exists(pid) then
