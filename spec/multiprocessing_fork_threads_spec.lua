@@ -44,4 +44,40 @@ describe("multiprocessing fork from threads", function()
     assert.equal(0, code)
     assert.equal("100\n", out)
   end)
+
+  it("keeps its list of children whole while threads start, join and list them", function()
+    -- the list is one table: with the GIL off, active_children's traversal
+    -- met another thread's insert ("invalid key to 'next'") in every run
+    local path = proc.script([[
+      local mp = multiprocessing
+      local ts = {}
+      for k = 1, 4 do
+        ts[k] = threading.Thread{target = function()
+          for _ = 1, 15 do
+            local p = mp.Process{target = function() end}
+            p:start()
+            p:join()
+          end
+        end}
+        ts[k]:start()
+      end
+      local done, lists = threading.Event(), 0
+      local watcher = threading.Thread{target = function()
+        while not done:is_set() do
+          for _, p in ipairs(mp.active_children()) do assert(p.pid ~= nil) end
+          lists = lists + 1
+        end
+      end}
+      watcher:start()
+      for k = 1, 4 do ts[k]:join() end
+      done:set()
+      watcher:join()
+      print(lists > 0, #mp.active_children())
+    ]])
+    local out, err, code = proc.run{bin = "timeout", "60", proc.bin, path}
+    os.remove(path)
+    assert.equal("", err)
+    assert.equal(0, code)
+    assert.equal("true\t0\n", out)
+  end)
 end)

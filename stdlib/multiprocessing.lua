@@ -118,6 +118,36 @@ M.Process = Process
 
 local children = {}      -- started Process objects not yet reaped -> start order
 local start_seq = 0
+-- Every thread that starts, joins or lists processes uses 'children': with
+-- the GIL off, a table that another thread inserts into may be rehashed
+-- under a traversal ("invalid key to 'next'"), so each use is under this
+-- lock. A forked child makes its own (it may have inherited this one held).
+local children_lock = threading.Lock()
+
+local function add_child(p)
+  children_lock:acquire()
+  start_seq = start_seq + 1
+  children[p] = start_seq
+  children_lock:release()
+end
+
+local function forget_child(p)
+  children_lock:acquire()
+  children[p] = nil
+  children_lock:release()
+end
+
+-- the started children not yet reaped, and their start order
+local function children_list()
+  local list, order = {}, {}
+  children_lock:acquire()
+  for p, seq in pairs(children) do
+    list[#list + 1] = p
+    order[p] = seq
+  end
+  children_lock:release()
+  return list, order
+end
 local finalizers = setmetatable({}, {__mode = "k"})  -- object -> function (at exit)
 M._finalizers = finalizers
 
@@ -172,6 +202,7 @@ local function bootstrap(self)
   parent = ParentProcess(self._parent_name, self._parent_pid)
   current = self
   children = {}
+  children_lock = threading.Lock()
   for obj in pairs(finalizers) do finalizers[obj] = nil end
   self._pid = getpid()
   self._counter = 0
@@ -192,9 +223,9 @@ end
 
 -- reaps children that have ended
 local function cleanup()
-  for p in pairs(children) do
+  for _, p in ipairs((children_list())) do
     local h = rawget(p, HANDLE)
-    if h == nil or native.poll(h) ~= nil then children[p] = nil end
+    if h == nil or native.poll(h) ~= nil then forget_child(p) end
   end
 end
 
@@ -213,8 +244,7 @@ function Process:start()
   local h, pid = native.fork(bootstrap, self, self.daemon and true or false)
   self[HANDLE] = h
   self._pid = pid
-  start_seq = start_seq + 1
-  children[self] = start_seq
+  add_child(self)
 end
 
 -- after close() the process's methods and pid/exitcode raise, as Python's
@@ -238,7 +268,7 @@ function Process:join(timeout)
   if self == current then error("cannot join current process", 2) end
   local h = own_handle(self, "join")
   local done = native.join(h, timeout)
-  if done then children[self] = nil end
+  if done then forget_child(self) end
   return done
 end
 
@@ -250,7 +280,7 @@ function Process:is_alive()
   local h = rawget(self, HANDLE)
   if h == nil then return false end
   if native.poll(h) == nil then return true end
-  children[self] = nil
+  forget_child(self)
   return false
 end
 
@@ -353,9 +383,8 @@ function M.parent_process() return parent end
 
 function M.active_children()
   cleanup()
-  local list = {}
-  for p in pairs(children) do list[#list + 1] = p end
-  table.sort(list, function(a, b) return children[a] < children[b] end)
+  local list, order = children_list()
+  table.sort(list, function(a, b) return order[a] < order[b] end)
   return list
 end
 
