@@ -5,13 +5,24 @@
 local proc = require("proc")
 local children = require("children")
 
+-- runs 'code' in a fresh cthreads under a 60 s timeout; it must exit 0
+-- with nothing on stderr; returns its stdout
+local function run_clean(code)
+  local path = proc.script(code)
+  local out, err, status = proc.run{bin = "timeout", "60", proc.bin, path}
+  os.remove(path)
+  assert.equal("", err)
+  assert.equal(0, status)
+  return out
+end
+
 describe("multiprocessing fork from threads", function()
   after_each(function()
     assert.equal("", children.describe(children.settle(30)))
   end)
 
   it("does not deadlock when threads start processes and make Values together", function()
-    local path = proc.script([[
+    local out = run_clean([[
       local mp = multiprocessing
       local q = mp.Queue()
       local ts = {}
@@ -38,22 +49,18 @@ describe("multiprocessing fork from threads", function()
       for _ = 1, 40 do s = s + q:get(true, 5) end
       print(s)
     ]])
-    local out, err, code = proc.run{bin = "timeout", "60", proc.bin, path}
-    os.remove(path)
-    assert.equal("", err)
-    assert.equal(0, code)
     assert.equal("100\n", out)
   end)
 
   it("keeps its list of children whole while threads start, join and list them", function()
     -- the list is one table: with the GIL off, active_children's traversal
     -- met another thread's insert ("invalid key to 'next'") in every run
-    local path = proc.script([[
+    local out = run_clean([[
       local mp = multiprocessing
       local ts = {}
       for k = 1, 4 do
         ts[k] = threading.Thread{target = function()
-          for _ = 1, 15 do
+          for _ = 1, 40 do
             local p = mp.Process{target = function() end}
             p:start()
             p:join()
@@ -64,7 +71,7 @@ describe("multiprocessing fork from threads", function()
       local done, lists = threading.Event(), 0
       local watcher = threading.Thread{target = function()
         while not done:is_set() do
-          for _, p in ipairs(mp.active_children()) do assert(p.pid ~= nil) end
+          mp.active_children()
           lists = lists + 1
         end
       end}
@@ -74,10 +81,6 @@ describe("multiprocessing fork from threads", function()
       watcher:join()
       print(lists > 0, #mp.active_children())
     ]])
-    local out, err, code = proc.run{bin = "timeout", "60", proc.bin, path}
-    os.remove(path)
-    assert.equal("", err)
-    assert.equal(0, code)
     assert.equal("true\t0\n", out)
   end)
 end)
